@@ -1,0 +1,38 @@
+# The two commands of the README: `make cluster` (arrives with the server) and
+# `make test`. Both install missing Debian packages first.
+BUILD      ?= build
+TEST_BUILD ?= build/asan
+JOBS       ?= $(shell nproc)
+# Scales the seeded simulation and crash tests; 1 is what CI runs.
+RKV_TEST_SCALE ?= 1
+export RKV_TEST_SCALE
+
+.PHONY: all deps build test test-build bench clean
+
+all: build
+
+deps:
+	@bash deploy/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(TEST_BUILD)/build.ninja:
+	cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRKV_SANITIZE=ON
+
+test-build: deps $(TEST_BUILD)/build.ninja
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+
+# Builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs every test.
+test: test-build
+	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Benchmarks run on the optimized build, never in CI.
+bench: build
+	$(BUILD)/bin/raft_bench
+
+clean:
+	rm -rf $(BUILD)

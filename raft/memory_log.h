@@ -1,0 +1,53 @@
+// MemoryLog: an in-memory LogReader plus the writes a caller makes while
+// honouring the Ready contract. Used by tests, the simulator and benchmarks.
+// Holds only what was persisted: dropping the RawNode and keeping the
+// MemoryLog models a crash that loses every unpersisted write.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "raft/log_reader.h"
+
+namespace rkv::raft {
+
+class MemoryLog final : public LogReader {
+ public:
+  MemoryLog();
+
+  absl::StatusOr<InitialState> LoadInitialState() const override;
+  absl::StatusOr<std::vector<Entry>> Entries(uint64_t lo, uint64_t hi,
+                                             uint64_t max_bytes) const override;
+  absl::StatusOr<uint64_t> Term(uint64_t index) const override;
+  uint64_t FirstIndex() const override;
+  uint64_t LastIndex() const override;
+  absl::StatusOr<Snapshot> GetSnapshot() const override;
+
+  void SetHardState(const HardState& hard_state) { hard_state_ = hard_state; }
+  void SetConfState(const ConfState& conf_state);
+  // Appends entries; an entry whose index is already stored replaces that entry
+  // and all after it. REQUIRES: no gap after LastIndex() and nothing below
+  // FirstIndex().
+  void Append(const std::vector<Entry>& entries);
+  // Replaces the whole log with the snapshot. Returns FAILED_PRECONDITION when
+  // the snapshot is older than the one held.
+  absl::Status ApplySnapshot(const Snapshot& snapshot);
+  // Records a snapshot of the state machine at `index` (which must be in the
+  // log) without compacting. Returns OUT_OF_RANGE if index is out of the log.
+  absl::Status CreateSnapshot(uint64_t index, const ConfState& conf_state, std::string data);
+  // Discards entries below `index`. Returns OUT_OF_RANGE when index is past the
+  // last entry or already compacted.
+  absl::Status Compact(uint64_t index);
+
+  const HardState& hard_state() const { return hard_state_; }
+
+ private:
+  HardState hard_state_;
+  Snapshot snapshot_;
+  // entries_[0] is a dummy holding the index and term of the snapshot.
+  std::vector<Entry> entries_;
+};
+
+}  // namespace rkv::raft

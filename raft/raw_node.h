@@ -1,0 +1,116 @@
+// RawNode: the Raft core's driver API. One RawNode is one replica of one Raft
+// group. It does no I/O and keeps no time: the caller calls Tick() at a fixed
+// period, Step() with every received message, and collects work with
+// TakeReady(), honouring the contract in ready.h.
+//
+// Not thread-safe: owned by exactly one thread (the node's driver, or a test).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "raft/config.h"
+#include "raft/log_reader.h"
+#include "raft/ready.h"
+#include "raft/types.h"
+
+namespace rkv::raft {
+
+class Consensus;
+
+// Replication state of one peer, as the leader sees it.
+struct PeerStatus {
+  uint64_t match = 0;
+  uint64_t next = 0;
+  std::string state;  // "probe", "replicate" or "snapshot"
+  bool is_learner = false;
+  bool recent_active = false;
+};
+
+struct Status {
+  NodeId id = kNoNode;
+  HardState hard_state;
+  SoftState soft_state;
+  uint64_t applied = 0;
+  uint64_t last_index = 0;
+  ConfState conf_state;
+  NodeId lead_transferee = kNoNode;
+  std::map<NodeId, PeerStatus> peers;  // filled only on the leader
+};
+
+class RawNode final {
+ public:
+  // Creates a replica whose persisted state is read through `log`, which must
+  // outlive it. A brand-new group is bootstrapped by the caller by persisting a
+  // ConfState (and no entries) before creating the RawNode.
+  // Returns INVALID_ARGUMENT for a bad config, or the log's error.
+  static absl::StatusOr<std::unique_ptr<RawNode>> Create(const Config& config,
+                                                         const LogReader* log);
+  ~RawNode();
+  RawNode(const RawNode&) = delete;
+  RawNode& operator=(const RawNode&) = delete;
+
+  // Advances logical time by one tick (heartbeats, election timeouts).
+  void Tick();
+  // Starts an election now (pre-vote first when enabled).
+  void Campaign();
+
+  // Appends data to the log as one entry. Returns UNAVAILABLE (with the leader
+  // id, if known, in the message) when this replica is not the leader or a
+  // leader transfer is in progress, and RESOURCE_EXHAUSTED when the
+  // uncommitted-bytes bound would be passed. An OK return does not mean it will
+  // commit: the caller learns that from the committed entries.
+  absl::Status Propose(std::string data);
+  // Proposes several entries at once (one append, one message per follower).
+  absl::Status ProposeBatch(std::vector<std::string> data);
+  // Proposes a membership change. Besides Propose's errors, returns
+  // FAILED_PRECONDITION while an earlier change is not yet applied, and
+  // INVALID_ARGUMENT for a change that cannot apply (for example removing the
+  // last voter, or leaving a joint configuration that was never entered).
+  absl::Status ProposeConfChange(const ConfChange& change);
+  // Applies a committed membership change; call it when its entry is applied.
+  // Returns the new membership, which the caller persists.
+  ConfState ApplyConfChange(const ConfChange& change);
+
+  // Handles a message from a peer. Returns INVALID_ARGUMENT for a message that is
+  // not for this node or that no peer may send; stale and duplicated messages
+  // are ignored harmlessly.
+  absl::Status Step(Message message);
+
+  // Requests a linearizable read. When safe, a ReadState carrying
+  // request_context appears in a Ready. On a follower the request is forwarded
+  // to the leader. Without a leader it is dropped; the caller retries on timeout.
+  void ReadIndex(std::string request_context);
+  // Asks the leader to hand leadership to `to`. Ignored on a follower.
+  void TransferLeader(NodeId to);
+
+  // Transport feedback for the leader's flow control.
+  void ReportUnreachable(NodeId id);
+  void ReportSnapshot(NodeId id, bool succeeded);
+
+  bool HasReady() const;
+  // Everything that is ready now. REQUIRES: the previous Ready was Advanced.
+  Ready TakeReady();
+  // Confirms the Ready was persisted, sent and handed to apply.
+  void Advance(const Ready& ready);
+
+  Status GetStatus() const;
+  NodeId Leader() const;
+  bool IsLeader() const;
+  uint64_t Term() const;
+
+ private:
+  explicit RawNode(std::unique_ptr<Consensus> consensus);
+
+  std::unique_ptr<Consensus> consensus_;
+  SoftState prev_soft_state_;
+  HardState prev_hard_state_;
+  bool ready_taken_ = false;
+};
+
+}  // namespace rkv::raft
