@@ -37,8 +37,9 @@ class MemoryLog final : public LogReader {
   // Records a snapshot of the state machine at `index` (which must be in the
   // log) without compacting. Returns OUT_OF_RANGE if index is out of the log.
   absl::Status CreateSnapshot(uint64_t index, const ConfState& conf_state, std::string data);
-  // Discards entries below `index`. Returns OUT_OF_RANGE when index is past the
-  // last entry or already compacted.
+  // Discards entries up to and including `index` (FirstIndex() becomes
+  // index + 1); call CreateSnapshot first so GetSnapshot() covers them. Returns
+  // OUT_OF_RANGE when index is past the last entry or already compacted.
   absl::Status Compact(uint64_t index);
 
   const HardState& hard_state() const { return hard_state_; }

@@ -1,0 +1,80 @@
+#include "raft/unstable.h"
+
+#include "raft/check.h"
+
+namespace rkv::raft {
+
+std::optional<uint64_t> Unstable::MaybeFirstIndex() const {
+  if (snapshot_) return snapshot_->metadata().index() + 1;
+  return std::nullopt;
+}
+
+std::optional<uint64_t> Unstable::MaybeLastIndex() const {
+  if (!entries_.empty()) return offset_ + entries_.size() - 1;
+  if (snapshot_) return snapshot_->metadata().index();
+  return std::nullopt;
+}
+
+std::optional<uint64_t> Unstable::MaybeTerm(uint64_t index) const {
+  if (index < offset_) {
+    if (snapshot_ && snapshot_->metadata().index() == index) return snapshot_->metadata().term();
+    return std::nullopt;
+  }
+  std::optional<uint64_t> last = MaybeLastIndex();
+  if (!last || index > *last) return std::nullopt;
+  if (index - offset_ >= entries_.size()) return std::nullopt;
+  return entries_[index - offset_].term();
+}
+
+void Unstable::StableTo(uint64_t index, uint64_t term) {
+  std::optional<uint64_t> t = MaybeTerm(index);
+  // Only entries still held with the same term are now stable; if the term
+  // differs, a newer leader replaced them after the Ready was taken.
+  if (!t || *t != term || index < offset_) return;
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(index + 1 - offset_));
+  offset_ = index + 1;
+}
+
+void Unstable::StableSnapshotTo(uint64_t index) {
+  if (snapshot_ && snapshot_->metadata().index() == index) snapshot_.reset();
+}
+
+void Unstable::Restore(Snapshot snapshot) {
+  offset_ = snapshot.metadata().index() + 1;
+  entries_.clear();
+  snapshot_ = std::move(snapshot);
+}
+
+void Unstable::TruncateAndAppend(std::vector<Entry> entries) {
+  RKV_CHECK(!entries.empty());
+  const uint64_t after = entries.front().index();
+  if (after == offset_ + entries_.size()) {
+    // The common case: directly after what is held.
+    entries_.reserve(entries_.size() + entries.size());
+    for (Entry& e : entries) entries_.push_back(std::move(e));
+  } else if (after <= offset_) {
+    // Replaces everything held; the persisted log is truncated by the caller
+    // when it writes these entries (ready.h).
+    offset_ = after;
+    entries_ = std::move(entries);
+  } else {
+    RKV_CHECK_LE(after, offset_ + entries_.size());
+    entries_.resize(after - offset_);
+    for (Entry& e : entries) entries_.push_back(std::move(e));
+  }
+}
+
+void Unstable::Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes, std::vector<Entry>* out) const {
+  RKV_CHECK_LE(offset_, lo);
+  RKV_CHECK_LE(lo, hi);
+  RKV_CHECK_LE(hi, offset_ + entries_.size());
+  uint64_t bytes = 0;
+  for (uint64_t i = lo; i < hi; ++i) {
+    const Entry& e = entries_[i - offset_];
+    bytes += EntryBytes(e);
+    if (!out->empty() && bytes > max_bytes) return;
+    out->push_back(e);
+  }
+}
+
+}  // namespace rkv::raft
