@@ -12,6 +12,17 @@ bool SameHardState(const HardState& a, const HardState& b) {
 
 }  // namespace
 
+BootstrapState Bootstrap(const ConfState& initial_membership) {
+  BootstrapState state;
+  SnapshotMetadata* meta = state.snapshot.mutable_metadata();
+  meta->set_index(kBootstrapIndex);
+  meta->set_term(kBootstrapTerm);
+  *meta->mutable_conf_state() = initial_membership;
+  state.hard_state.set_term(kBootstrapTerm);
+  state.hard_state.set_commit(kBootstrapIndex);
+  return state;
+}
+
 absl::StatusOr<std::unique_ptr<RawNode>> RawNode::Create(const Config& config,
                                                          const LogReader* log) {
   absl::StatusOr<std::unique_ptr<Consensus>> consensus = Consensus::Create(config, log);

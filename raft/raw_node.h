@@ -23,6 +23,22 @@ namespace rkv::raft {
 
 class Consensus;
 
+// The index and term of the state every initial member of a new group starts from.
+inline constexpr uint64_t kBootstrapIndex = 1;
+inline constexpr uint64_t kBootstrapTerm = 1;
+
+// What each initial member of a new group persists (with no entries) before
+// its first RawNode::Create: a snapshot at kBootstrapIndex holding the initial
+// membership, and a hard state at that term and commit index. A member added
+// later learns the membership from this snapshot (or a newer one) instead of
+// replaying a log that never recorded it; the first election is for term
+// kBootstrapTerm + 1.
+struct BootstrapState {
+  Snapshot snapshot;
+  HardState hard_state;
+};
+BootstrapState Bootstrap(const ConfState& initial_membership);
+
 // Replication state of one peer, as the leader sees it.
 struct PeerStatus {
   uint64_t match = 0;
@@ -46,8 +62,9 @@ struct Status {
 class RawNode final {
  public:
   // Creates a replica whose persisted state is read through `log`, which must
-  // outlive it. A brand-new group is bootstrapped by the caller by persisting a
-  // ConfState (and no entries) before creating the RawNode.
+  // outlive it. An initial member of a new group first persists
+  // BootstrapSnapshot(); a member being added starts from an empty log and
+  // receives its state from the leader.
   // Returns INVALID_ARGUMENT for a bad config, or the log's error.
   static absl::StatusOr<std::unique_ptr<RawNode>> Create(const Config& config,
                                                          const LogReader* log);

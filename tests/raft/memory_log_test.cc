@@ -1,0 +1,54 @@
+#include "raft/memory_log.h"
+
+#include "gtest/gtest.h"
+
+namespace rkv::raft {
+namespace {
+
+Entry At(uint64_t term, uint64_t index) {
+  Entry e;
+  e.set_term(term);
+  e.set_index(index);
+  e.set_data("x");
+  return e;
+}
+
+// The LogReader contract (log_reader.h): bounds, compaction, conflicts.
+TEST(MemoryLogTest, AppendReplacesConflictingTailAndCompactKeepsTheBoundaryTerm) {
+  MemoryLog log;
+  EXPECT_EQ(log.FirstIndex(), 1u);
+  EXPECT_EQ(log.LastIndex(), 0u);
+  log.Append({At(1, 1), At(1, 2), At(2, 3)});
+  log.Append({At(3, 2)});
+  EXPECT_EQ(log.LastIndex(), 2u);
+  EXPECT_EQ(*log.Term(2), 3u);
+
+  log.Append({At(3, 3), At(3, 4)});
+  ASSERT_TRUE(log.CreateSnapshot(3, ConfState(), "state").ok());
+  ASSERT_TRUE(log.Compact(3).ok());
+  EXPECT_EQ(log.FirstIndex(), 4u);
+  EXPECT_EQ(*log.Term(3), 3u) << "the snapshot's term stays readable";
+  EXPECT_TRUE(IsCompacted(log.Term(2).status()));
+  EXPECT_TRUE(IsCompacted(log.Entries(3, 5, 100).status()));
+  EXPECT_TRUE(IsUnavailableIndex(log.Term(9).status()));
+  EXPECT_TRUE(IsUnavailableIndex(log.Entries(4, 9, 100).status()));
+  EXPECT_EQ(log.Compact(3).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(log.GetSnapshot()->metadata().index(), 3u);
+}
+
+TEST(MemoryLogTest, ApplySnapshotReplacesTheLogAndRefusesOlderOnes) {
+  MemoryLog log;
+  log.Append({At(1, 1), At(1, 2)});
+  Snapshot s;
+  s.mutable_metadata()->set_index(10);
+  s.mutable_metadata()->set_term(4);
+  ASSERT_TRUE(log.ApplySnapshot(s).ok());
+  EXPECT_EQ(log.FirstIndex(), 11u);
+  EXPECT_EQ(log.LastIndex(), 10u);
+  EXPECT_EQ(*log.Term(10), 4u);
+  s.mutable_metadata()->set_index(5);
+  EXPECT_EQ(log.ApplySnapshot(s).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace rkv::raft
