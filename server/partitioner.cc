@@ -1,7 +1,6 @@
 #include "server/partitioner.h"
 
-#include <xxhash.h>
-
+#include "client/key_hash.h"
 #include "raft/check.h"
 
 namespace rkv::server {
@@ -10,19 +9,9 @@ Partitioner::Partitioner(uint64_t partition_count) : count_(partition_count) {
   RKV_CHECK_GE(partition_count, 1u);
 }
 
-std::string_view Partitioner::HashedPart(std::string_view key) {
-  const size_t open = key.find('{');
-  if (open == std::string_view::npos) return key;
-  const size_t close = key.find('}', open + 1);
-  // "{}" or an unclosed brace: the whole key is hashed (Redis Cluster rule).
-  if (close == std::string_view::npos || close == open + 1) return key;
-  return key.substr(open + 1, close - open - 1);
-}
+std::string_view Partitioner::HashedPart(std::string_view key) { return client::HashedPart(key); }
 
-uint64_t Partitioner::KeyHash(std::string_view key) {
-  const std::string_view part = HashedPart(key);
-  return XXH3_64bits(part.data(), part.size());
-}
+uint64_t Partitioner::KeyHash(std::string_view key) { return client::KeyHash(key); }
 
 uint64_t Partitioner::PartitionOf(std::string_view key) const {
   // Multiplying by the count and keeping the high 64 bits maps the hash onto
