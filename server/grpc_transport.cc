@@ -1,0 +1,225 @@
+#include "server/grpc_transport.h"
+
+#include <algorithm>
+#include <deque>
+#include <set>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+
+namespace rkv::server {
+
+// The sender of one peer: a bounded queue drained by one thread that keeps a
+// Peer.Stream open.
+class PeerSender final {
+ public:
+  PeerSender(uint64_t cluster_id, uint64_t self_id, uint64_t peer_id, std::string address,
+             const TransportLimits& limits, UnreachableFn on_unreachable)
+      : cluster_id_(cluster_id),
+        self_id_(self_id),
+        peer_id_(peer_id),
+        address_(std::move(address)),
+        limits_(limits),
+        on_unreachable_(std::move(on_unreachable)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~PeerSender() { Stop(); }
+
+  void Enqueue(std::vector<PartitionMessage> messages) {
+    std::vector<uint64_t> dropped;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      for (PartitionMessage& m : messages) {
+        if (queue_.size() >= limits_.max_queued_messages) {
+          dropped.push_back(m.partition_id());
+        } else {
+          queue_.push_back(std::move(m));
+        }
+      }
+    }
+    if (!dropped.empty()) on_unreachable_(peer_id_, std::move(dropped));
+  }
+
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      stopping_ = true;
+      if (context_) context_->TryCancel();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
+                                             GrpcTransport::ChannelArgs(limits_));
+    auto stub = rkv::internal::Peer::NewStub(channel);
+    int backoff_ms = limits_.min_backoff_ms;
+    while (true) {
+      std::vector<PartitionMessage> batch;
+      if (!TakeBatch(&batch)) return;
+      if (!writer_) OpenStream(stub.get());
+      if (Write(&batch)) {
+        backoff_ms = limits_.min_backoff_ms;
+        continue;
+      }
+      // The stream broke: report what was lost, close it and back off.
+      std::set<uint64_t> partitions;
+      for (const PartitionMessage& m : batch) partitions.insert(m.partition_id());
+      on_unreachable_(peer_id_, {partitions.begin(), partitions.end()});
+      CloseStream();
+      DropQueued();
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(backoff_ms));
+      backoff_ms = std::min(backoff_ms * 2, limits_.max_backoff_ms);
+      if (stopping_) return;
+    }
+  }
+
+  // Waits for queued messages and takes up to max_batch_bytes of them.
+  bool TakeBatch(std::vector<PartitionMessage>* batch) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+    mu_.Await(absl::Condition(&ready));
+    if (stopping_) return false;
+    size_t bytes = 0;
+    while (!queue_.empty() && (batch->empty() || bytes < limits_.max_batch_bytes)) {
+      bytes += queue_.front().ByteSizeLong();
+      batch->push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return true;
+  }
+
+  void OpenStream(rkv::internal::Peer::Stub* stub) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    {
+      absl::MutexLock lock(&mu_);
+      context_ = context.get();
+    }
+    ack_ = rkv::internal::BatchAck();
+    writer_ = stub->Stream(context.get(), &ack_);
+    owned_context_ = std::move(context);
+  }
+
+  bool Write(std::vector<PartitionMessage>* batch) {
+    rkv::internal::MessageBatch wire;
+    wire.set_cluster_id(cluster_id_);
+    wire.set_from_node(self_id_);
+    wire.set_to_node(peer_id_);
+    wire.mutable_messages()->Reserve(static_cast<int>(batch->size()));
+    for (PartitionMessage& m : *batch) *wire.add_messages() = std::move(m);
+    if (writer_->Write(wire)) return true;
+    // Give the messages back for the unreachable report.
+    batch->clear();
+    for (PartitionMessage& m : *wire.mutable_messages()) batch->push_back(std::move(m));
+    return false;
+  }
+
+  void CloseStream() {
+    if (!writer_) return;
+    writer_->WritesDone();
+    grpc::Status status = writer_->Finish();
+    if (!status.ok()) {
+      spdlog::debug("peer stream to node {} at {} closed: {}", peer_id_, address_,
+                    status.error_message());
+    }
+    writer_.reset();
+    absl::MutexLock lock(&mu_);
+    context_ = nullptr;
+    owned_context_.reset();
+  }
+
+  void DropQueued() {
+    std::set<uint64_t> partitions;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const PartitionMessage& m : queue_) partitions.insert(m.partition_id());
+      queue_.clear();
+    }
+    if (!partitions.empty()) on_unreachable_(peer_id_, {partitions.begin(), partitions.end()});
+  }
+
+  const uint64_t cluster_id_;
+  const uint64_t self_id_;
+  const uint64_t peer_id_;
+  const std::string address_;
+  const TransportLimits limits_;
+  UnreachableFn on_unreachable_;
+
+  absl::Mutex mu_;
+  std::deque<PartitionMessage> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The open stream's context, so Stop() can cancel a blocked Write.
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+
+  // Used by the sender thread only.
+  std::unique_ptr<grpc::ClientContext> owned_context_;
+  std::unique_ptr<grpc::ClientWriter<rkv::internal::MessageBatch>> writer_;
+  rkv::internal::BatchAck ack_;
+  std::thread thread_;
+};
+
+grpc::ChannelArguments GrpcTransport::ChannelArgs(const TransportLimits& limits) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, limits.min_backoff_ms);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, limits.min_backoff_ms);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, limits.max_backoff_ms);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return args;
+}
+
+GrpcTransport::GrpcTransport(uint64_t cluster_id, uint64_t self_id,
+                             const std::map<uint64_t, std::string>& peers,
+                             const TransportLimits& limits, UnreachableFn on_unreachable) {
+  for (const auto& [id, address] : peers) {
+    if (id == self_id) continue;
+    senders_.emplace(id, std::make_unique<PeerSender>(cluster_id, self_id, id, address, limits,
+                                                      on_unreachable));
+  }
+}
+
+GrpcTransport::~GrpcTransport() { Stop(); }
+
+void GrpcTransport::Stop() {
+  for (auto& [id, sender] : senders_) sender->Stop();
+}
+
+void GrpcTransport::Send(uint64_t to_node, std::vector<PartitionMessage> messages) {
+  auto it = senders_.find(to_node);
+  if (it == senders_.end()) {
+    spdlog::warn("dropped {} messages for unknown node {}", messages.size(), to_node);
+    return;
+  }
+  it->second->Enqueue(std::move(messages));
+}
+
+grpc::Status PeerService::Stream(grpc::ServerContext* /*context*/,
+                                 grpc::ServerReader<rkv::internal::MessageBatch>* reader,
+                                 rkv::internal::BatchAck* /*ack*/) {
+  rkv::internal::MessageBatch batch;
+  while (reader->Read(&batch)) {
+    if (batch.cluster_id() != cluster_id_ || batch.to_node() != self_id_) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("a batch for node ", batch.to_node(), " of cluster ",
+                                       batch.cluster_id(), " reached node ", self_id_,
+                                       " of cluster ", cluster_id_));
+    }
+    deliver_(std::move(batch));
+    batch.Clear();
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace rkv::server

@@ -1,0 +1,76 @@
+// GrpcTransport: one long-lived client stream per peer (Peer.Stream) carrying
+// batches of Raft messages for every partition. Each peer has its own sender
+// thread and a bounded queue, so a slow or dead peer never stalls the others;
+// broken streams reconnect with exponential backoff. The receiving side is
+// PeerService, which hands batches to a callback. Thread-safe.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "rkv/internal/peer.grpc.pb.h"
+#include "server/transport.h"
+
+namespace rkv::server {
+
+struct TransportLimits {
+  // Messages queued per peer before new ones are dropped.
+  size_t max_queued_messages = 10000;
+  // Bytes of one batch on the wire (gRPC's default receive limit is 4 MiB).
+  size_t max_batch_bytes = 2 << 20;
+  int min_backoff_ms = 50;
+  int max_backoff_ms = 2000;
+};
+
+// Called with the partitions whose messages to `peer` were dropped.
+using UnreachableFn = std::function<void(uint64_t peer, std::vector<uint64_t> partitions)>;
+
+class PeerSender;
+
+class GrpcTransport final : public Transport {
+ public:
+  GrpcTransport(uint64_t cluster_id, uint64_t self_id, const std::map<uint64_t, std::string>& peers,
+                const TransportLimits& limits, UnreachableFn on_unreachable);
+  ~GrpcTransport() override;
+  GrpcTransport(const GrpcTransport&) = delete;
+  GrpcTransport& operator=(const GrpcTransport&) = delete;
+
+  void Send(uint64_t to_node, std::vector<PartitionMessage> messages) override;
+  // Stops every sender thread; queued messages are dropped.
+  void Stop();
+
+  // Channel arguments shared by peer and forwarding channels: keepalives that
+  // notice a dead peer within seconds, fast reconnects.
+  static grpc::ChannelArguments ChannelArgs(const TransportLimits& limits);
+
+ private:
+  std::map<uint64_t, std::unique_ptr<PeerSender>> senders_;
+};
+
+// Receives Raft message batches from peers. Validates the cluster and the
+// addressee; the deliver callback must not block for long (it feeds the
+// driver's inbox).
+class PeerService final : public rkv::internal::Peer::Service {
+ public:
+  using DeliverFn = std::function<void(rkv::internal::MessageBatch batch)>;
+  PeerService(uint64_t cluster_id, uint64_t self_id, DeliverFn deliver)
+      : cluster_id_(cluster_id), self_id_(self_id), deliver_(std::move(deliver)) {}
+
+  grpc::Status Stream(grpc::ServerContext* context,
+                      grpc::ServerReader<rkv::internal::MessageBatch>* reader,
+                      rkv::internal::BatchAck* ack) override;
+
+ private:
+  const uint64_t cluster_id_;
+  const uint64_t self_id_;
+  DeliverFn deliver_;
+};
+
+}  // namespace rkv::server

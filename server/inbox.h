@@ -1,0 +1,57 @@
+// Inbox: the bounded multi-producer queue into the driver thread. Producers
+// (gRPC handlers, the transport, the apply worker) Push; the driver waits for
+// work or its next tick and takes everything at once (STYLE §1.7: run at your
+// own pace and batch). Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace rkv::server {
+
+template <typename T>
+class Inbox final {
+ public:
+  explicit Inbox(size_t capacity) : capacity_(capacity) {}
+
+  // Returns false (and drops nothing already queued) when the inbox is full or
+  // closed; the caller answers with RESOURCE_EXHAUSTED or UNAVAILABLE.
+  bool Push(T item) {
+    absl::MutexLock lock(&mu_);
+    if (closed_ || items_.size() >= capacity_) return false;
+    items_.push_back(std::move(item));
+    return true;
+  }
+  // Waits until there is an item, the deadline passes, or the inbox closes;
+  // then moves every queued item into out.
+  void TakeAll(absl::Time deadline, std::vector<T>* out) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !items_.empty() || closed_; };
+    mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+    out->reserve(out->size() + items_.size());
+    for (T& item : items_) out->push_back(std::move(item));
+    items_.clear();
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  bool closed() const {
+    absl::MutexLock lock(&mu_);
+    return closed_;
+  }
+
+ private:
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  std::deque<T> items_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace rkv::server
