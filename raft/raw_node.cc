@@ -138,5 +138,6 @@ Status RawNode::GetStatus() const {
 NodeId RawNode::Leader() const { return consensus_->lead(); }
 bool RawNode::IsLeader() const { return consensus_->role() == Role::kLeader; }
 uint64_t RawNode::Term() const { return consensus_->term(); }
+uint64_t RawNode::LastIndex() const { return consensus_->log().LastIndex(); }
 
 }  // namespace rkv::raft

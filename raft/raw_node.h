@@ -120,6 +120,9 @@ class RawNode final {
   NodeId Leader() const;
   bool IsLeader() const;
   uint64_t Term() const;
+  // The index of the last entry, persisted or not. A successful Propose of n
+  // entries on the leader puts them at LastIndex() + 1 ... + n.
+  uint64_t LastIndex() const;
 
  private:
   explicit RawNode(std::unique_ptr<Consensus> consensus);

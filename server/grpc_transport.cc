@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace rkv::server {

@@ -20,9 +20,10 @@ class Inbox final {
  public:
   explicit Inbox(size_t capacity) : capacity_(capacity) {}
 
-  // Returns false (and drops nothing already queued) when the inbox is full or
-  // closed; the caller answers with RESOURCE_EXHAUSTED or UNAVAILABLE.
-  bool Push(T item) {
+  // Moves item in and returns true, or leaves item untouched and returns
+  // false when the inbox is full or closed (the caller still owns it and
+  // answers with RESOURCE_EXHAUSTED or UNAVAILABLE).
+  bool Push(T&& item) {
     absl::MutexLock lock(&mu_);
     if (closed_ || items_.size() >= capacity_) return false;
     items_.push_back(std::move(item));

@@ -1,0 +1,506 @@
+#include "server/driver.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+#include "server/grpc_status.h"
+#include "server/logging.h"
+#include "spdlog/spdlog.h"
+#include "storage/log_batch.h"
+
+namespace rkv::server {
+namespace {
+
+namespace pb = rkv::internal;
+
+// Peer messages and transport feedback must always find room: the pending
+// bounds limit client requests, this bounds everything else.
+constexpr size_t kInboxHeadroom = 100000;
+
+}  // namespace
+
+Driver::Driver(const DriverOptions& options, storage::Engine* engine, Transport* transport,
+               ApplyWorker* apply_worker, std::map<uint64_t, Replica*> replicas,
+               SendSnapshotFn send_snapshot)
+    : options_(options),
+      engine_(engine),
+      transport_(transport),
+      apply_worker_(apply_worker),
+      replicas_(std::move(replicas)),
+      send_snapshot_(std::move(send_snapshot)),
+      inbox_(options.max_pending_proposals + options.max_pending_reads + kInboxHeadroom) {}
+
+Driver::~Driver() { Stop(); }
+
+void Driver::Start() {
+  next_tick_ = absl::Now() + options_.tick;
+  for (auto& [id, replica] : replicas_) OnLeaderChange(*replica, {replica->raw().Leader(), raft::Role::kFollower});
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Driver::Stop() {
+  inbox_.Close();
+  if (thread_.joinable()) thread_.join();
+}
+
+// ---------------------------------------------------------------------------
+// Thread-safe inputs
+
+void Driver::Propose(uint64_t partition_id, std::string data, absl::Time deadline,
+                     ProposalDone done) {
+  if (pending_proposals_.fetch_add(1) >= options_.max_pending_proposals) {
+    pending_proposals_.fetch_sub(1);
+    v1::ErrorDetail detail;
+    detail.set_not_proposed(true);
+    detail.set_partition_id(partition_id);
+    std::move(done)(WithDetail(
+        absl::ResourceExhaustedError(absl::StrCat("node ", options_.node_id, " has ",
+                                                  options_.max_pending_proposals,
+                                                  " proposals pending; retry later")),
+        detail));
+    return;
+  }
+  Input input = ProposeInput{partition_id, std::move(data), PendingProposal{0, deadline, std::move(done)}};
+  if (!inbox_.Push(std::move(input))) {
+    // Refused: the inbox is closed (its capacity covers the pending bounds).
+    FinishProposal(std::get<ProposeInput>(input).proposal,
+                   NotProposed(absl::StrCat("node ", options_.node_id, " is shutting down"),
+                               partition_id, 0, ""));
+  }
+}
+
+void Driver::Read(uint64_t partition_id, absl::Time deadline, ReadDone done) {
+  if (pending_reads_.fetch_add(1) >= options_.max_pending_reads) {
+    pending_reads_.fetch_sub(1);
+    std::move(done)(absl::ResourceExhaustedError(absl::StrCat(
+        "node ", options_.node_id, " has ", options_.max_pending_reads, " reads pending; retry later")));
+    return;
+  }
+  Input input = ReadInput{partition_id, PendingRead{0, deadline, std::move(done)}};
+  if (!inbox_.Push(std::move(input))) {
+    FinishRead(std::get<ReadInput>(input).read,
+               absl::UnavailableError(absl::StrCat("node ", options_.node_id, " is shutting down")));
+  }
+}
+
+void Driver::Deliver(pb::MessageBatch batch) {
+  Input input = std::move(batch);
+  inbox_.Push(std::move(input));
+}
+
+void Driver::ReportUnreachable(uint64_t peer, std::vector<uint64_t> partitions) {
+  Input input = UnreachableInput{peer, std::move(partitions)};
+  inbox_.Push(std::move(input));
+}
+
+void Driver::ReportSnapshot(uint64_t partition_id, uint64_t peer, bool succeeded) {
+  Input input = SnapshotStatusInput{partition_id, peer, succeeded};
+  inbox_.Push(std::move(input));
+}
+
+void Driver::OnSnapshotReceived(uint64_t partition_id, raft::Message message,
+                                std::unique_ptr<storage::StagedSnapshot> staged) {
+  Input input = SnapshotReceivedInput{partition_id, std::move(message), std::move(staged)};
+  inbox_.Push(std::move(input));
+}
+
+void Driver::OnApplied(uint64_t partition_id, uint64_t applied_index,
+                       std::optional<raft::ConfState> new_conf_state) {
+  Input input = AppliedInput{partition_id, applied_index, std::move(new_conf_state)};
+  inbox_.Push(std::move(input));
+}
+
+bool Driver::Call(absl::AnyInvocable<void() &&> fn) {
+  Input input = CallInput{std::move(fn)};
+  return inbox_.Push(std::move(input));
+}
+
+// ---------------------------------------------------------------------------
+// The loop
+
+void Driver::Run() {
+  std::vector<Input> inputs;
+  bool more_ready = false;
+  while (!inbox_.closed()) {
+    inputs.clear();
+    // Readys left from the last pass (a leader's commit after persisting)
+    // are handled at once; otherwise wait for input or the next tick.
+    inbox_.TakeAll(more_ready ? absl::InfinitePast() : next_tick_, &inputs);
+    for (Input& input : inputs) Handle(input);
+    const absl::Time now = absl::Now();
+    if (now >= next_tick_) {
+      Tick();
+      ExpireRequests(now);
+      next_tick_ += options_.tick;
+      // After a stall, do not tick in a burst: time is measured, not owed.
+      if (next_tick_ < now) next_tick_ = now + options_.tick;
+    }
+    ProposeQueued();
+    RequestReads();
+    ProcessReadys();
+    more_ready = false;
+    for (auto& [id, replica] : replicas_) more_ready |= replica->raw().HasReady();
+  }
+  FailEverything(absl::UnavailableError(absl::StrCat("node ", options_.node_id, " is shutting down")));
+}
+
+void Driver::Handle(Input& input) {
+  if (auto* p = std::get_if<ProposeInput>(&input)) {
+    if (Find(p->partition_id) == nullptr) {
+      FinishProposal(p->proposal,
+                     NotProposed(absl::StrCat("partition ", p->partition_id, " is not hosted on node ",
+                                              options_.node_id),
+                                 p->partition_id, 0, ""));
+      return;
+    }
+    queued_proposals_[p->partition_id].emplace_back(std::move(p->data), std::move(p->proposal));
+  } else if (auto* r = std::get_if<ReadInput>(&input)) {
+    Replica* replica = Find(r->partition_id);
+    if (replica == nullptr) {
+      FinishRead(r->read, absl::UnavailableError(absl::StrCat(
+                              "partition ", r->partition_id, " is not hosted on node ", options_.node_id)));
+      return;
+    }
+    replica->reads_to_request().push_back(std::move(r->read));
+  } else if (auto* batch = std::get_if<pb::MessageBatch>(&input)) {
+    HandleMessages(*batch);
+  } else if (auto* u = std::get_if<UnreachableInput>(&input)) {
+    for (uint64_t partition : u->partitions) {
+      if (Replica* replica = Find(partition)) replica->raw().ReportUnreachable(u->peer);
+    }
+  } else if (auto* s = std::get_if<SnapshotStatusInput>(&input)) {
+    if (Replica* replica = Find(s->partition_id)) replica->raw().ReportSnapshot(s->peer, s->succeeded);
+  } else if (auto* received = std::get_if<SnapshotReceivedInput>(&input)) {
+    Replica* replica = Find(received->partition_id);
+    if (replica == nullptr) return;
+    // Raft decides whether to take it; the staged state waits for its Ready.
+    replica->staged_snapshot() = std::move(received->staged);
+    absl::Status s = replica->raw().Step(std::move(received->message));
+    if (!s.ok()) spdlog::warn("partition={} rejected a snapshot message: {}", received->partition_id, s.message());
+  } else if (auto* applied = std::get_if<AppliedInput>(&input)) {
+    HandleApplied(*applied);
+  } else if (auto* call = std::get_if<CallInput>(&input)) {
+    std::move(call->fn)();
+  }
+}
+
+void Driver::HandleMessages(pb::MessageBatch& batch) {
+  for (pb::PartitionMessage& pm : *batch.mutable_messages()) {
+    Replica* replica = Find(pm.partition_id());
+    if (replica == nullptr) {
+      spdlog::debug("dropped a message from node {} for partition {} not hosted here",
+                    batch.from_node(), pm.partition_id());
+      continue;
+    }
+    absl::Status s = replica->raw().Step(std::move(*pm.mutable_message()));
+    if (!s.ok()) {
+      spdlog::warn("partition={} rejected a message from node {}: {}", pm.partition_id(),
+                   batch.from_node(), s.message());
+    }
+  }
+}
+
+void Driver::Tick() {
+  for (auto& [id, replica] : replicas_) replica->raw().Tick();
+}
+
+void Driver::ProposeQueued() {
+  for (auto& [partition_id, queued] : queued_proposals_) {
+    if (queued.empty()) continue;
+    Replica& replica = *Find(partition_id);
+    raft::RawNode& raw = replica.raw();
+    size_t next = 0;
+    while (next < queued.size()) {
+      // One append per batch; a batch is bounded by the Raft config.
+      const size_t count = std::min<size_t>(queued.size() - next, 4096);
+      std::vector<std::string> data;
+      data.reserve(count);
+      for (size_t i = next; i < next + count; ++i) data.push_back(std::move(queued[i].first));
+      const uint64_t first_index = raw.LastIndex() + 1;
+      absl::Status s = raw.IsLeader() ? raw.ProposeBatch(std::move(data)) : NotLeader(replica);
+      for (size_t i = next; i < next + count; ++i) {
+        PendingProposal& proposal = queued[i].second;
+        if (!s.ok()) {
+          v1::ErrorDetail detail;
+          if (!GetDetail(s, &detail)) {
+            detail.set_not_proposed(true);
+            detail.set_partition_id(partition_id);
+            detail.set_leader_id(raw.Leader());
+          }
+          FinishProposal(proposal, WithDetail(s, detail));
+          continue;
+        }
+        proposal.term = raw.Term();
+        replica.proposals().emplace(first_index + (i - next), std::move(proposal));
+      }
+      next += count;
+    }
+    queued.clear();
+  }
+}
+
+void Driver::RequestReads() {
+  for (auto& [id, replica] : replicas_) {
+    std::vector<PendingRead>& reads = replica->reads_to_request();
+    if (reads.empty()) continue;
+    if (replica->raw().Leader() == raft::kNoNode) {
+      for (PendingRead& read : reads) FinishRead(read, NotLeader(*replica));
+      reads.clear();
+      continue;
+    }
+    // One ReadIndex serves every read queued in this pass (thesis §6.4 batching).
+    std::string context = absl::StrCat(options_.node_id, ".", ++read_sequence_);
+    replica->raw().ReadIndex(context);
+    replica->reads_in_flight()[context] = std::move(reads);
+    reads.clear();
+  }
+}
+
+bool Driver::ProcessReadys() {
+  std::vector<std::pair<Replica*, raft::Ready>> readys;
+  storage::LogBatch batch(engine_, options_.log_limits);
+  for (auto& [id, replica] : replicas_) {
+    if (!replica->raw().HasReady()) continue;
+    raft::Ready ready = replica->raw().TakeReady();
+    storage::RaftLogStore* store = &replica->log_store();
+    if (ready.snapshot) {
+      std::unique_ptr<storage::StagedSnapshot> staged = std::move(replica->staged_snapshot());
+      // Raft only accepts a snapshot message this driver stepped together
+      // with its staged state.
+      RKV_CHECK(staged != nullptr);
+      RKV_CHECK_OK(batch.InstallSnapshot(store, ready.snapshot->metadata(), std::move(staged)));
+    }
+    if (!ready.entries.empty()) RKV_CHECK_OK(batch.Append(store, ready.entries));
+    if (ready.hard_state) RKV_CHECK_OK(batch.SetHardState(store, *ready.hard_state));
+    readys.emplace_back(replica, std::move(ready));
+  }
+  if (readys.empty()) return false;
+  // One synced write for every partition. A failed sync is fatal: the node
+  // must never acknowledge what may not be durable (STYLE §3).
+  if (!batch.empty()) RKV_CHECK_OK(batch.Commit());
+
+  std::map<uint64_t, std::vector<PartitionMessage>> outgoing;
+  for (auto& [replica, ready] : readys) {
+    for (raft::Message& m : ready.messages) {
+      if (m.type() == pb::MSG_SNAPSHOT) {
+        send_snapshot_(m.to(), replica->partition_id(), std::move(m));
+        continue;
+      }
+      const uint64_t to = m.to();
+      PartitionMessage pm;
+      pm.set_partition_id(replica->partition_id());
+      *pm.mutable_message() = std::move(m);
+      outgoing[to].push_back(std::move(pm));
+    }
+    if (ready.soft_state) OnLeaderChange(*replica, *ready.soft_state);
+    ApplyTask task;
+    task.partition_id = replica->partition_id();
+    task.state_machine = replica->state_machine();
+    CompleteCommitted(*replica, ready, task);
+    if (task.activate_snapshot || !task.entries.empty() || !task.reads.empty()) {
+      apply_worker_->Submit(std::move(task));
+    }
+    ReplicaInfo& info = replica->info();
+    info.term.store(replica->raw().Term());
+    if (ready.hard_state) info.commit.store(ready.hard_state->commit());
+    replica->raw().Advance(ready);
+  }
+  for (auto& [to, messages] : outgoing) transport_->Send(to, std::move(messages));
+  return true;
+}
+
+void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task) {
+  auto& proposals = replica.proposals();
+  if (ready.snapshot) {
+    task.activate_snapshot = true;
+    const uint64_t index = ready.snapshot->metadata().index();
+    // Proposals the snapshot covers have an outcome, but not one we can read.
+    while (!proposals.empty() && proposals.begin()->first <= index) {
+      FinishProposal(proposals.begin()->second,
+                     absl::DeadlineExceededError(absl::StrCat(
+                         "outcome unknown: partition ", replica.partition_id(),
+                         " replaced its log with a snapshot at index ", index)));
+      proposals.erase(proposals.begin());
+    }
+  }
+  for (const raft::Entry& entry : ready.committed_entries) {
+    if (entry.type() == pb::ENTRY_CONF_CHANGE) {
+      raft::ConfChange change;
+      raft::ConfState conf_state;
+      if (change.ParseFromString(entry.data())) {
+        conf_state = replica.raw().ApplyConfChange(change);
+      } else {
+        // Every replica sees the same bytes, so every replica skips it alike.
+        spdlog::error("partition={} skipped an unreadable membership change at index {}",
+                      replica.partition_id(), entry.index());
+        conf_state = replica.raw().GetStatus().conf_state;
+      }
+      task.conf_states.push_back({entry.index(), std::move(conf_state)});
+    }
+    auto it = proposals.find(entry.index());
+    if (it == proposals.end()) continue;
+    if (it->second.term == entry.term()) {
+      task.proposals.emplace(entry.index(), std::move(it->second.done));
+    } else {
+      // Log matching: a different entry committed at this index, so ours can
+      // never be; retrying is safe.
+      FinishProposal(it->second,
+                     NotProposed(absl::StrCat("partition ", replica.partition_id(),
+                                              ": the proposal at index ", entry.index(),
+                                              " was replaced by a new leader's log"),
+                                 replica.partition_id(), replica.raw().Leader(), ""));
+      proposals.erase(it);
+      continue;
+    }
+    pending_proposals_.fetch_sub(1);
+    proposals.erase(it);
+  }
+  task.entries = std::move(ready.committed_entries);
+  for (raft::ReadState& rs : ready.read_states) {
+    auto it = replica.reads_in_flight().find(rs.request_context);
+    if (it == replica.reads_in_flight().end()) continue;
+    for (PendingRead& read : it->second) {
+      read.index = rs.index;
+      // Counted until handed over; the apply worker completes it.
+      pending_reads_.fetch_sub(1);
+      task.reads.push_back(std::move(read));
+    }
+    replica.reads_in_flight().erase(it);
+  }
+}
+
+void Driver::OnLeaderChange(Replica& replica, const raft::SoftState& soft) {
+  ReplicaInfo& info = replica.info();
+  const uint64_t before = info.leader.exchange(soft.leader);
+  info.is_leader.store(soft.role == raft::Role::kLeader);
+  if (before != soft.leader) {
+    spdlog::info("partition={} term={} leader is now {} (this node is {})", replica.partition_id(),
+                 replica.raw().Term(), soft.leader, raft::RoleName(soft.role));
+  }
+  // ReadIndex requests die with the leadership that would answer them; reads
+  // are idempotent, so the client retries.
+  for (auto& [context, reads] : replica.reads_in_flight()) {
+    for (PendingRead& read : reads) FinishRead(read, NotLeader(replica));
+  }
+  replica.reads_in_flight().clear();
+}
+
+void Driver::ExpireRequests(absl::Time now) {
+  for (auto& [id, replica] : replicas_) {
+    auto& proposals = replica->proposals();
+    for (auto it = proposals.begin(); it != proposals.end();) {
+      if (it->second.deadline > now) {
+        ++it;
+        continue;
+      }
+      FinishProposal(it->second, absl::DeadlineExceededError(absl::StrCat(
+                                     "outcome unknown: the write at index ", it->first, " of partition ",
+                                     id, " did not commit before the deadline")));
+      it = proposals.erase(it);
+    }
+    for (auto it = replica->reads_in_flight().begin(); it != replica->reads_in_flight().end();) {
+      auto& reads = it->second;
+      auto expired = std::partition(reads.begin(), reads.end(),
+                                    [now](const PendingRead& r) { return r.deadline > now; });
+      for (auto r = expired; r != reads.end(); ++r) {
+        FinishRead(*r, absl::DeadlineExceededError(absl::StrCat(
+                           "partition ", id, " could not confirm its leader before the deadline")));
+      }
+      reads.erase(expired, reads.end());
+      it = reads.empty() ? replica->reads_in_flight().erase(it) : std::next(it);
+    }
+  }
+}
+
+void Driver::HandleApplied(AppliedInput& applied) {
+  Replica* replica = Find(applied.partition_id);
+  if (replica == nullptr) return;
+  replica->set_applied_index(applied.applied_index);
+  if (applied.conf_state) replica->conf_history()[applied.applied_index] = *applied.conf_state;
+  MaybeCompact(*replica);
+}
+
+void Driver::MaybeCompact(Replica& replica) {
+  storage::RaftLogStore& store = replica.log_store();
+  const uint64_t applied = replica.applied_index();
+  const uint64_t retain = options_.log_retain_entries;
+  // Compact in steps of `retain` so the cost is paid rarely.
+  if (applied < store.FirstIndex() + 2 * retain) return;
+  const uint64_t new_first = applied + 1 - retain;
+  auto& history = replica.conf_history();
+  // The membership as of new_first - 1: the last change at or before it.
+  auto it = history.upper_bound(new_first - 1);
+  if (it == history.begin()) return;
+  --it;
+  absl::Status s = store.Compact(new_first, it->second);
+  if (!s.ok()) {
+    spdlog::warn("partition={} could not compact its log to {}: {}", replica.partition_id(), new_first,
+                 s.message());
+    return;
+  }
+  history.erase(history.begin(), it);
+}
+
+void Driver::FailEverything(const absl::Status& status) {
+  for (auto& [id, replica] : replicas_) {
+    for (auto& [index, proposal] : replica->proposals()) {
+      FinishProposal(proposal, absl::UnavailableError(absl::StrCat(
+                                   "outcome unknown: ", status.message())));
+    }
+    replica->proposals().clear();
+    for (PendingRead& read : replica->reads_to_request()) FinishRead(read, status);
+    replica->reads_to_request().clear();
+    for (auto& [context, reads] : replica->reads_in_flight()) {
+      for (PendingRead& read : reads) FinishRead(read, status);
+    }
+    replica->reads_in_flight().clear();
+  }
+  for (auto& [id, queued] : queued_proposals_) {
+    for (auto& [data, proposal] : queued) {
+      FinishProposal(proposal, NotProposed(status.message(), id, 0, ""));
+    }
+  }
+  queued_proposals_.clear();
+  std::vector<Input> inputs;
+  inbox_.TakeAll(absl::InfinitePast(), &inputs);
+  for (Input& input : inputs) {
+    if (auto* p = std::get_if<ProposeInput>(&input)) {
+      FinishProposal(p->proposal, NotProposed(status.message(), p->partition_id, 0, ""));
+    } else if (auto* r = std::get_if<ReadInput>(&input)) {
+      FinishRead(r->read, status);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+Replica* Driver::Find(uint64_t partition_id) {
+  auto it = replicas_.find(partition_id);
+  return it == replicas_.end() ? nullptr : it->second;
+}
+
+absl::Status Driver::NotLeader(const Replica& replica) const {
+  const uint64_t leader = replica.info().leader.load();
+  auto it = options_.client_addresses.find(leader);
+  const std::string address = it == options_.client_addresses.end() ? "" : it->second;
+  const std::string message =
+      leader == raft::kNoNode
+          ? absl::StrCat("partition ", replica.partition_id(), " has no leader right now")
+          : absl::StrCat("node ", options_.node_id, " does not lead partition ",
+                         replica.partition_id(), "; node ", leader, " does");
+  return NotProposed(message, replica.partition_id(), leader, address);
+}
+
+void Driver::FinishProposal(PendingProposal& proposal, absl::StatusOr<storage::EntryResult> result) {
+  pending_proposals_.fetch_sub(1);
+  std::move(proposal.done)(std::move(result));
+}
+
+void Driver::FinishRead(PendingRead& read, absl::Status status) {
+  pending_reads_.fetch_sub(1);
+  std::move(read.done)(std::move(status));
+}
+
+}  // namespace rkv::server
