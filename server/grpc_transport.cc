@@ -223,4 +223,13 @@ grpc::Status PeerService::Stream(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
+grpc::Status PeerService::SendSnapshot(grpc::ServerContext* /*context*/,
+                                       grpc::ServerReader<rkv::internal::SnapshotChunk>* reader,
+                                       rkv::internal::SnapshotAck* ack) {
+  grpc::Status status = receive_snapshot_(reader);
+  ack->set_accepted(status.ok());
+  if (!status.ok()) ack->set_error(status.error_message());
+  return grpc::Status::OK;
+}
+
 }  // namespace rkv::server

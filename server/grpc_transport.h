@@ -57,20 +57,31 @@ class GrpcTransport final : public Transport {
 // Receives Raft message batches from peers. Validates the cluster and the
 // addressee; the deliver callback must not block for long (it feeds the
 // driver's inbox).
+// Snapshot streams are handed to `receive_snapshot` (server/snapshot_transfer.h).
 class PeerService final : public rkv::internal::Peer::Service {
  public:
   using DeliverFn = std::function<void(rkv::internal::MessageBatch batch)>;
-  PeerService(uint64_t cluster_id, uint64_t self_id, DeliverFn deliver)
-      : cluster_id_(cluster_id), self_id_(self_id), deliver_(std::move(deliver)) {}
+  using ReceiveSnapshotFn =
+      std::function<grpc::Status(grpc::ServerReader<rkv::internal::SnapshotChunk>* reader)>;
+  PeerService(uint64_t cluster_id, uint64_t self_id, DeliverFn deliver,
+              ReceiveSnapshotFn receive_snapshot)
+      : cluster_id_(cluster_id),
+        self_id_(self_id),
+        deliver_(std::move(deliver)),
+        receive_snapshot_(std::move(receive_snapshot)) {}
 
   grpc::Status Stream(grpc::ServerContext* context,
                       grpc::ServerReader<rkv::internal::MessageBatch>* reader,
                       rkv::internal::BatchAck* ack) override;
+  grpc::Status SendSnapshot(grpc::ServerContext* context,
+                            grpc::ServerReader<rkv::internal::SnapshotChunk>* reader,
+                            rkv::internal::SnapshotAck* ack) override;
 
  private:
   const uint64_t cluster_id_;
   const uint64_t self_id_;
   DeliverFn deliver_;
+  ReceiveSnapshotFn receive_snapshot_;
 };
 
 }  // namespace rkv::server
