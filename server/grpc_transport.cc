@@ -232,4 +232,19 @@ grpc::Status PeerService::SendSnapshot(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
+grpc::Status PeerService::ReadPartition(grpc::ServerContext* context,
+                                        const rkv::internal::PartitionReadRequest* request,
+                                        rkv::internal::PartitionReadResponse* response) {
+  if (request->cluster_id() != cluster_id_) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        absl::StrCat("a read for cluster ", request->cluster_id(), " reached cluster ",
+                                     cluster_id_));
+  }
+  const auto deadline = context->deadline();
+  const absl::Time until = deadline == std::chrono::system_clock::time_point::max()
+                               ? absl::Now() + absl::Seconds(30)
+                               : absl::FromChrono(deadline);
+  return read_partition_(*request, until, response);
+}
+
 }  // namespace rkv::server

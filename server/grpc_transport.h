@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "rkv/internal/peer.grpc.pb.h"
 #include "server/transport.h"
 
@@ -63,12 +64,17 @@ class PeerService final : public rkv::internal::Peer::Service {
   using DeliverFn = std::function<void(rkv::internal::MessageBatch batch)>;
   using ReceiveSnapshotFn =
       std::function<grpc::Status(grpc::ServerReader<rkv::internal::SnapshotChunk>* reader)>;
+  // Blocks until the read is done (the service runs on gRPC's sync pool).
+  using ReadPartitionFn = std::function<grpc::Status(const rkv::internal::PartitionReadRequest&,
+                                                     absl::Time deadline,
+                                                     rkv::internal::PartitionReadResponse*)>;
   PeerService(uint64_t cluster_id, uint64_t self_id, DeliverFn deliver,
-              ReceiveSnapshotFn receive_snapshot)
+              ReceiveSnapshotFn receive_snapshot, ReadPartitionFn read_partition)
       : cluster_id_(cluster_id),
         self_id_(self_id),
         deliver_(std::move(deliver)),
-        receive_snapshot_(std::move(receive_snapshot)) {}
+        receive_snapshot_(std::move(receive_snapshot)),
+        read_partition_(std::move(read_partition)) {}
 
   grpc::Status Stream(grpc::ServerContext* context,
                       grpc::ServerReader<rkv::internal::MessageBatch>* reader,
@@ -76,12 +82,16 @@ class PeerService final : public rkv::internal::Peer::Service {
   grpc::Status SendSnapshot(grpc::ServerContext* context,
                             grpc::ServerReader<rkv::internal::SnapshotChunk>* reader,
                             rkv::internal::SnapshotAck* ack) override;
+  grpc::Status ReadPartition(grpc::ServerContext* context,
+                             const rkv::internal::PartitionReadRequest* request,
+                             rkv::internal::PartitionReadResponse* response) override;
 
  private:
   const uint64_t cluster_id_;
   const uint64_t self_id_;
   DeliverFn deliver_;
   ReceiveSnapshotFn receive_snapshot_;
+  ReadPartitionFn read_partition_;
 };
 
 }  // namespace rkv::server
