@@ -1,0 +1,324 @@
+#include "server/node.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "raft/raw_node.h"
+#include "server/meta.h"
+#include "spdlog/spdlog.h"
+#include "storage/bootstrap.h"
+#include "storage/raft_log_store.h"
+#include "storage/state_machine.h"
+
+namespace rkv::server {
+namespace {
+
+constexpr char kIdentityFile[] = "IDENTITY";
+
+absl::Status ReadIdentity(const std::string& path, uint64_t* cluster_id, uint64_t* node_id,
+                          bool* bootstrapped) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  bool have_cluster = false;
+  bool have_node = false;
+  *bootstrapped = false;
+  for (absl::string_view line : absl::StrSplit(text.str(), '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    if (kv.first == "cluster_id") have_cluster = absl::SimpleAtoi(kv.second, cluster_id);
+    if (kv.first == "node_id") have_node = absl::SimpleAtoi(kv.second, node_id);
+    if (kv.first == "state") *bootstrapped = kv.second == "ready";
+  }
+  if (!have_cluster || !have_node) {
+    return absl::DataLossError(absl::StrCat(path, " is damaged: it must name cluster_id and node_id"));
+  }
+  return absl::OkStatus();
+}
+
+// Replaces the identity file atomically (write, then rename).
+absl::Status WriteIdentity(const std::string& path, uint64_t cluster_id, uint64_t node_id,
+                           bool bootstrapped) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "cluster_id=" << cluster_id << "\nnode_id=" << node_id
+        << "\nstate=" << (bootstrapped ? "ready" : "bootstrapping") << "\n";
+    out.flush();
+    if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write ", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Node::Node(const NodeConfig& config, ClusterLayout layout)
+    : config_(config), layout_(std::move(layout)), partitioner_(config.partitions) {}
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
+  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  absl::StatusOr<ClusterLayout> layout = ClusterLayout::FromConfig(config);
+  if (!layout.ok()) return layout.status();
+  std::unique_ptr<Node> node(new Node(config, std::move(*layout)));
+  bool fresh = false;
+  if (absl::Status s = node->CheckIdentity(&fresh); !s.ok()) return s;
+  storage::EngineOptions engine_options;
+  engine_options.dir = config.data_dir;
+  absl::StatusOr<std::unique_ptr<storage::Engine>> engine = storage::Engine::Open(engine_options);
+  if (!engine.ok()) return engine.status();
+  node->engine_ = std::move(*engine);
+  if (absl::Status s = node->OpenReplicas(fresh); !s.ok()) return s;
+  if (absl::Status s = node->StartServers(); !s.ok()) {
+    node->Shutdown();
+    return s;
+  }
+  spdlog::info("node {} of cluster {} serving clients on {} and peers on {} ({} partitions hosted{})",
+               config.node_id, node->cluster_id(), config.client_address, config.peer_address,
+               node->replicas_.size(), fresh ? ", bootstrapped" : "");
+  return node;
+}
+
+absl::Status Node::CheckIdentity(bool* fresh) {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data dir ", config_.data_dir, ": ", ec.message()));
+  }
+  const std::string path = absl::StrCat(config_.data_dir, "/", kIdentityFile);
+  if (std::filesystem::exists(path)) {
+    uint64_t cluster_id = 0;
+    uint64_t node_id = 0;
+    bool bootstrapped = false;
+    if (absl::Status s = ReadIdentity(path, &cluster_id, &node_id, &bootstrapped); !s.ok()) return s;
+    if (cluster_id != layout_.cluster_id() || node_id != config_.node_id) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", config_.data_dir, " belongs to node ", node_id, " of cluster ", cluster_id,
+          ", not node ", config_.node_id, " of cluster ", layout_.cluster_id(),
+          " (check --node-id, --initial-cluster, --partitions and --replication-factor, or use an "
+          "empty --data-dir)"));
+    }
+    // A bootstrap that a crash interrupted is finished (it is idempotent).
+    *fresh = !bootstrapped;
+    return absl::OkStatus();
+  }
+  if (!std::filesystem::is_empty(config_.data_dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir ", config_.data_dir, " is not empty but has no ", kIdentityFile,
+        " file; refusing to mix rkv data with other files"));
+  }
+  // Written before any partition exists, so a crash during bootstrap leaves a
+  // dir that is recognised and finished at the next start.
+  *fresh = true;
+  return WriteIdentity(path, layout_.cluster_id(), config_.node_id, /*bootstrapped=*/false);
+}
+
+absl::Status Node::OpenReplicas(bool fresh) {
+  raft::Config raft_config;
+  raft_config.id = config_.node_id;
+  raft_config.election_ticks = config_.election_ticks;
+  raft_config.heartbeat_ticks = config_.heartbeat_ticks;
+  raft_config.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  for (uint64_t p : layout_.AllPartitions()) {
+    if (!layout_.Hosts(config_.node_id, p)) continue;
+    if (fresh) {
+      raft::ConfState voters;
+      for (uint64_t id : layout_.ReplicasOf(p)) voters.add_voters(id);
+      const raft::BootstrapState boot = raft::Bootstrap(voters);
+      if (absl::Status s = storage::BootstrapPartition(engine_.get(), p, boot.snapshot.metadata(),
+                                                       boot.hard_state);
+          !s.ok()) {
+        return s;
+      }
+    }
+    absl::StatusOr<std::unique_ptr<storage::RaftLogStore>> log =
+        storage::RaftLogStore::Open(engine_.get(), p, storage::LogLimits());
+    if (!log.ok()) return log.status();
+    absl::StatusOr<std::unique_ptr<storage::StateMachine>> sm =
+        storage::StateMachine::Open(engine_.get(), p, storage::StateMachineLimits());
+    if (!sm.ok()) return sm.status();
+    auto replica = std::make_unique<Replica>(p, std::move(*log),
+                                             std::shared_ptr<storage::StateMachine>(std::move(*sm)),
+                                             std::make_unique<RaftLogger>(p));
+    raft_config.seed += p;
+    if (absl::Status s = replica->StartRaft(raft_config); !s.ok()) return s;
+    replica_view_[p] = replica.get();
+    replicas_[p] = std::move(replica);
+  }
+  if (!fresh) return absl::OkStatus();
+  return WriteIdentity(absl::StrCat(config_.data_dir, "/", kIdentityFile), layout_.cluster_id(),
+                       config_.node_id, /*bootstrapped=*/true);
+}
+
+absl::Status Node::StartServers() {
+  std::map<uint64_t, std::string> peers;
+  std::map<uint64_t, std::string> clients;
+  for (const auto& [id, addresses] : layout_.members()) {
+    peers[id] = addresses.peer;
+    clients[id] = addresses.client;
+  }
+  apply_worker_ = std::make_unique<ApplyWorker>(
+      /*max_queued_entries=*/100000,
+      [this](uint64_t partition, uint64_t applied, const raft::ConfState* conf) {
+        driver_->OnApplied(partition, applied, conf ? std::optional<raft::ConfState>(*conf) : std::nullopt);
+      });
+  transport_ = std::make_unique<GrpcTransport>(
+      layout_.cluster_id(), config_.node_id, peers, TransportLimits(),
+      [this](uint64_t peer, std::vector<uint64_t> partitions) {
+        driver_->ReportUnreachable(peer, std::move(partitions));
+      });
+  snapshot_sender_ = std::make_unique<SnapshotSender>(
+      layout_.cluster_id(), config_.node_id, peers, storage::SnapshotLimits(), /*max_concurrent=*/2,
+      [this](uint64_t partition, uint64_t peer, bool ok) { driver_->ReportSnapshot(partition, peer, ok); });
+  DriverOptions options;
+  options.node_id = config_.node_id;
+  options.tick = absl::Milliseconds(config_.tick_ms);
+  options.log_retain_entries = config_.log_retain_entries;
+  options.max_pending_proposals = config_.max_pending_proposals;
+  options.max_pending_reads = config_.max_pending_reads;
+  options.client_addresses = clients;
+  driver_ = std::make_unique<Driver>(
+      options, engine_.get(), transport_.get(), apply_worker_.get(), replica_view_,
+      [this](uint64_t to, uint64_t partition, raft::Message message) {
+        snapshot_sender_->Send(to, partition, std::move(message), replicas_.at(partition)->state_machine());
+      });
+  apply_worker_->Start();
+  driver_->Start();
+
+  channels_ = std::make_unique<MemberChannels>(layout_);
+  service_context_.node_id = config_.node_id;
+  service_context_.layout = &layout_;
+  service_context_.partitioner = &partitioner_;
+  service_context_.limits = &config_.limits;
+  service_context_.driver = driver_.get();
+  service_context_.replicas = &replica_view_;
+  service_context_.channels = channels_.get();
+
+  peer_service_ = std::make_unique<PeerService>(
+      layout_.cluster_id(), config_.node_id,
+      [this](rkv::internal::MessageBatch batch) { driver_->Deliver(std::move(batch)); },
+      [this](grpc::ServerReader<rkv::internal::SnapshotChunk>* reader) {
+        return ReceiveSnapshot(engine_.get(), storage::SnapshotLimits(), layout_.cluster_id(),
+                               config_.node_id, reader,
+                               [this](uint64_t p, raft::Message m, std::unique_ptr<storage::StagedSnapshot> s) {
+                                 driver_->OnSnapshotReceived(p, std::move(m), std::move(s));
+                               });
+      },
+      [this](const rkv::internal::PartitionReadRequest& request, absl::Time deadline,
+             rkv::internal::PartitionReadResponse* response) {
+        return ReadPartition(request, deadline, response);
+      });
+  grpc::ServerBuilder peer_builder;
+  int peer_port = 0;
+  peer_builder.AddListeningPort(config_.peer_address, grpc::InsecureServerCredentials(), &peer_port);
+  peer_builder.RegisterService(peer_service_.get());
+  peer_builder.SetMaxReceiveMessageSize(64 << 20);
+  peer_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  peer_builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  peer_server_ = peer_builder.BuildAndStart();
+  if (!peer_server_ || peer_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for peers on ", config_.peer_address));
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  kv_service_ = std::make_unique<KvService>(service_context_);
+  cluster_service_ = std::make_unique<ClusterService>(service_context_);
+  maintenance_service_ = std::make_unique<MaintenanceService>(service_context_, config_.data_dir);
+  grpc::ServerBuilder client_builder;
+  int client_port = 0;
+  client_builder.AddListeningPort(config_.client_address, grpc::InsecureServerCredentials(), &client_port);
+  client_builder.RegisterService(kv_service_.get());
+  client_builder.RegisterService(cluster_service_.get());
+  client_builder.RegisterService(maintenance_service_.get());
+  // A request may carry a value at the limit plus its key and framing.
+  client_builder.SetMaxReceiveMessageSize(
+      static_cast<int>(config_.limits.max_value_bytes + config_.limits.max_key_bytes + (64 << 10)));
+  client_server_ = client_builder.BuildAndStart();
+  if (!client_server_ || client_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for clients on ", config_.client_address));
+  }
+  client_server_->GetHealthCheckService()->SetServingStatus(true);
+  housekeeping_ = std::thread([this] { RunHousekeeping(); });
+  return absl::OkStatus();
+}
+
+// Background chores that need no precise timing: the meta partition's first
+// leader records the cluster layout.
+void Node::RunHousekeeping() {
+  auto meta = replicas_.find(kMetaPartition);
+  bool meta_recorded = false;
+  while (!stopping_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+    if (meta_recorded || meta == replicas_.end() || !meta->second->info().is_leader.load()) continue;
+    absl::Notification done;
+    bool succeeded = false;
+    const uint64_t now = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+    driver_->Propose(kMetaPartition, InitialMetaCommand(layout_, partitioner_, now).SerializeAsString(),
+                     absl::Now() + absl::Seconds(5),
+                     [&](absl::StatusOr<storage::EntryResult> result) {
+                       succeeded = result.ok() && result->status.ok();
+                       done.Notify();
+                     });
+    done.WaitForNotification();
+    // Whether this Txn or an earlier one wrote it, the layout is recorded.
+    meta_recorded = succeeded;
+  }
+}
+
+grpc::Status Node::ReadPartition(const rkv::internal::PartitionReadRequest& request,
+                                 absl::Time deadline, rkv::internal::PartitionReadResponse* response) {
+  auto it = replica_view_.find(request.partition_id());
+  if (it == replica_view_.end()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("partition ", request.partition_id(), " is not hosted on node ",
+                                     config_.node_id));
+  }
+  absl::Notification done;
+  absl::Status status;
+  ReadPartitionLocally(service_context_, *it->second, request.range(), request.serializable(), deadline,
+                       [&](absl::StatusOr<rkv::internal::RangeResult> result, uint64_t revision) {
+                         if (result.ok()) {
+                           *response->mutable_result() = std::move(*result);
+                           response->set_revision(revision);
+                         } else {
+                           status = result.status();
+                         }
+                         done.Notify();
+                       });
+  done.WaitForNotification();
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+void Node::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  spdlog::info("node {} shutting down", config_.node_id);
+  stopping_.Notify();
+  if (housekeeping_.joinable()) housekeeping_.join();
+  if (client_server_) client_server_->GetHealthCheckService()->SetServingStatus(false);
+  // The driver first: it fails everything pending, so the servers' shutdown
+  // never waits on a request that can no longer complete.
+  if (driver_) driver_->Stop();
+  if (client_server_) client_server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  if (peer_server_) peer_server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  if (apply_worker_) apply_worker_->Stop();
+  if (snapshot_sender_) snapshot_sender_->Stop();
+  if (transport_) transport_->Stop();
+  driver_.reset();
+  replicas_.clear();
+  replica_view_.clear();
+  engine_.reset();
+}
+
+Node::~Node() { Shutdown(); }
+
+}  // namespace rkv::server

@@ -1,0 +1,375 @@
+// Integration tests: real rkvd processes on loopback (tests/integration/
+// local_cluster.h), talked to through the public gRPC API.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rkv/v1/kv.grpc.pb.h"
+#include "server/partitioner.h"
+#include "tests/integration/local_cluster.h"
+#include "tests/util/seed.h"
+#include "tests/util/wait_for.h"
+
+namespace rkv::testing {
+namespace {
+
+constexpr char kErrorDetail[] = "rkv-error-bin";
+
+// True when the server guarantees the request was never proposed.
+bool NotProposed(const grpc::ClientContext& context) {
+  auto trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find(kErrorDetail);
+  if (it == trailers.end()) return false;
+  v1::ErrorDetail detail;
+  return detail.ParseFromArray(it->second.data(), static_cast<int>(it->second.size())) &&
+         detail.not_proposed();
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  explicit ClusterTest(LocalClusterOptions options = {}) : cluster_(options) {}
+
+  void SetUp() override {
+    ASSERT_TRUE(cluster_.Start()) << cluster_.DumpLogs();
+    ASSERT_TRUE(cluster_.WaitForLeaders()) << cluster_.DumpLogs();
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << cluster_.DumpLogs();
+  }
+
+  static void Deadline(grpc::ClientContext* context, absl::Duration d = absl::Seconds(5)) {
+    context->set_deadline(absl::ToChronoTime(absl::Now() + d));
+  }
+
+  grpc::Status Put(uint64_t via, const std::string& key, const std::string& value,
+                   v1::PutResponse* response = nullptr, bool* not_proposed = nullptr) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::PutRequest request;
+    request.set_key(key);
+    request.set_value(value);
+    v1::PutResponse ignored;
+    grpc::Status s = cluster_.Kv(via).Put(&context, request, response ? response : &ignored);
+    if (not_proposed) *not_proposed = NotProposed(context);
+    return s;
+  }
+
+  // Writes, retrying only what the server says was never proposed, through
+  // each running node in turn; returns the final status.
+  grpc::Status PutSafely(const std::string& key, const std::string& value) {
+    grpc::Status s;
+    for (int attempt = 0; attempt < 60; ++attempt) {
+      for (uint64_t id : cluster_.ids()) {
+        if (!cluster_.Running(id)) continue;
+        bool not_proposed = false;
+        s = Put(id, key, value, nullptr, &not_proposed);
+        if (s.ok() || !not_proposed) return s;
+      }
+      // Between rounds, let an election finish.
+      WaitFor([] { return false; }, absl::Milliseconds(100));
+    }
+    return s;
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(uint64_t via, const std::string& key,
+                                                 bool serializable = false) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::GetRequest request;
+    request.set_key(key);
+    request.set_serializable(serializable);
+    v1::GetResponse response;
+    grpc::Status s = cluster_.Kv(via).Get(&context, request, &response);
+    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    if (!response.found()) return std::optional<std::string>();
+    return std::optional<std::string>(response.kv().value());
+  }
+
+  LocalCluster cluster_;
+};
+
+// DESIGN §5: every node answers every request (forwarding to leaders).
+TEST_F(ClusterTest, PutGetRangeAndTxnThroughEveryNode) {
+  for (uint64_t via : cluster_.ids()) {
+    for (int i = 0; i < 20; ++i) {
+      const std::string key = absl::StrCat("k", via, "-", i);
+      v1::PutResponse put;
+      ASSERT_TRUE(Put(via, key, absl::StrCat("v", i), &put).ok()) << key;
+      EXPECT_GT(put.revision(), 0u);
+      EXPECT_GT(put.header().cluster_id(), 0u);
+    }
+  }
+  for (uint64_t via : cluster_.ids()) {
+    for (uint64_t writer : cluster_.ids()) {
+      auto got = Get(via, absl::StrCat("k", writer, "-7"));
+      ASSERT_TRUE(got.ok()) << got.status();
+      ASSERT_TRUE(got->has_value());
+      EXPECT_EQ(**got, "v7");
+    }
+    // A prefix over all partitions comes back merged in key order.
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::RangeRequest range;
+    range.set_key("k");
+    range.set_prefix(true);
+    range.set_limit(25);
+    v1::RangeResponse response;
+    ASSERT_TRUE(cluster_.Kv(via).Range(&context, range, &response).ok());
+    EXPECT_EQ(response.count(), 60u);
+    ASSERT_EQ(response.kvs_size(), 25);
+    for (int i = 1; i < response.kvs_size(); ++i) {
+      EXPECT_LT(response.kvs(i - 1).key(), response.kvs(i).key());
+    }
+    EXPECT_TRUE(response.more());
+    // The next page starts after the last key.
+    grpc::ClientContext next_context;
+    Deadline(&next_context);
+    v1::RangeRequest next;
+    next.set_key(response.next_key());
+    next.set_range_end(absl::StrCat("k", "\xff"));
+    next.set_limit(100);
+    v1::RangeResponse rest;
+    ASSERT_TRUE(cluster_.Kv(via).Range(&next_context, next, &rest).ok());
+    EXPECT_EQ(rest.kvs_size(), 35);
+    EXPECT_FALSE(rest.more());
+  }
+  // A compare-and-swap on keys sharing a hash tag.
+  ASSERT_TRUE(Put(1, "{acct}a", "10").ok());
+  for (bool expect_success : {true, false}) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::TxnRequest txn;
+    v1::Compare* c = txn.add_compare();
+    c->set_key("{acct}a");
+    c->set_target(v1::Compare::VALUE);
+    c->set_result(v1::Compare::EQUAL);
+    c->set_value("10");
+    v1::PutRequest* put_a = txn.add_success()->mutable_put();
+    put_a->set_key("{acct}a");
+    put_a->set_value("5");
+    v1::PutRequest* put_b = txn.add_success()->mutable_put();
+    put_b->set_key("{acct}b");
+    put_b->set_value("5");
+    txn.add_failure()->mutable_range()->set_key("{acct}a");
+    v1::TxnResponse response;
+    ASSERT_TRUE(cluster_.Kv(2).Txn(&context, txn, &response).ok());
+    EXPECT_EQ(response.succeeded(), expect_success);
+    if (!expect_success) {
+      ASSERT_EQ(response.responses_size(), 1);
+      EXPECT_EQ(response.responses(0).range().kvs(0).value(), "5");
+    }
+  }
+  EXPECT_EQ(**Get(3, "{acct}b"), "5");
+}
+
+// DESIGN §4 bad input: a precise status, and nothing written.
+TEST_F(ClusterTest, BadInputGetsAPreciseStatusAndWritesNothing) {
+  struct Case {
+    std::string name;
+    std::function<grpc::Status(grpc::ClientContext*)> call;
+    grpc::StatusCode want;
+  };
+  server::Partitioner partitioner(cluster_.partitions());
+  std::string other = "x";
+  for (int i = 0; partitioner.PartitionOf(other) == partitioner.PartitionOf("a"); ++i) other = absl::StrCat("x", i);
+  v1::KV::Stub& kv = cluster_.Kv(1);
+  const std::vector<Case> cases = {
+      {"empty key",
+       [&](grpc::ClientContext* c) {
+         v1::PutRequest r;
+         r.set_value("v");
+         v1::PutResponse out;
+         return kv.Put(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"key over 4 KiB",
+       [&](grpc::ClientContext* c) {
+         v1::PutRequest r;
+         r.set_key(std::string(4097, 'k'));
+         v1::PutResponse out;
+         return kv.Put(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"value over 1 MiB",
+       [&](grpc::ClientContext* c) {
+         v1::PutRequest r;
+         r.set_key("big");
+         r.set_value(std::string((1 << 20) + 1, 'v'));
+         v1::PutResponse out;
+         return kv.Put(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"range end before start",
+       [&](grpc::ClientContext* c) {
+         v1::RangeRequest r;
+         r.set_key("b");
+         r.set_range_end("a");
+         v1::RangeResponse out;
+         return kv.Range(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"txn across partitions",
+       [&](grpc::ClientContext* c) {
+         v1::TxnRequest r;
+         v1::PutRequest* p1 = r.add_success()->mutable_put();
+         p1->set_key("a");
+         p1->set_value("1");
+         v1::PutRequest* p2 = r.add_success()->mutable_put();
+         p2->set_key(other);
+         p2->set_value("1");
+         v1::TxnResponse out;
+         return kv.Txn(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT},
+  };
+  for (const Case& c : cases) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    grpc::Status s = c.call(&context);
+    EXPECT_EQ(s.error_code(), c.want) << c.name << ": " << s.error_message();
+    EXPECT_FALSE(s.error_message().empty()) << c.name;
+  }
+  for (const char* key : {"big", "a"}) {
+    auto got = Get(2, key);
+    ASSERT_TRUE(got.ok());
+    EXPECT_FALSE(got->has_value()) << key << " must not have been written";
+  }
+  // The node is still serving.
+  EXPECT_TRUE(Put(1, "after-bad-input", "ok").ok());
+}
+
+// Kill -9 the leader of a partition and keep writing: a new leader is elected
+// within a few election timeouts, and every acknowledged write survives.
+TEST_F(ClusterTest, KilledLeaderIsReplacedAndAcknowledgedWritesSurvive) {
+  server::Partitioner partitioner(cluster_.partitions());
+  const std::string key = "failover";
+  const uint64_t partition = partitioner.PartitionOf(key);
+  std::map<std::string, std::string> acknowledged;
+  for (int i = 0; i < 10; ++i) {
+    const std::string k = absl::StrCat(key, "-", i);
+    ASSERT_TRUE(PutSafely(k, "before").ok());
+    acknowledged[k] = "before";
+  }
+  const uint64_t leader = cluster_.LeaderOf(partition, 1);
+  ASSERT_NE(leader, 0u);
+  const absl::Time killed = absl::Now();
+  cluster_.Kill(leader);
+  const uint64_t survivor = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const uint64_t now_leader = cluster_.LeaderOf(partition, survivor);
+        return now_leader != 0 && now_leader != leader;
+      },
+      absl::Seconds(10)));
+  std::cout << "[ measured ] re-election after kill -9 of the leader took "
+            << absl::ToInt64Milliseconds(absl::Now() - killed) << " ms (election timeout "
+            << 10 * 50 << "-" << 20 * 50 << " ms)\n";
+  for (int i = 10; i < 20; ++i) {
+    const std::string k = absl::StrCat(key, "-", i);
+    ASSERT_TRUE(PutSafely(k, "after").ok()) << k;
+    acknowledged[k] = "after";
+  }
+  // The killed node restarts and catches up.
+  ASSERT_TRUE(cluster_.StartNode(leader));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto got = Get(leader, absl::StrCat(key, "-19"), /*serializable=*/true);
+        return got.ok() && got->has_value();
+      },
+      absl::Seconds(20)));
+  for (const auto& [k, v] : acknowledged) {
+    auto got = Get(leader, k, /*serializable=*/true);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(got->has_value()) << k;
+    EXPECT_EQ(**got, v) << k;
+  }
+}
+
+// Restarting the whole cluster (SIGKILL, so nothing is flushed on the way
+// out) loses no acknowledged write.
+TEST_F(ClusterTest, WholeClusterRestartKeepsEveryAcknowledgedWrite) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) {
+    keys.push_back(absl::StrCat("durable-", i));
+    ASSERT_TRUE(PutSafely(keys.back(), absl::StrCat("v", i)).ok());
+  }
+  for (uint64_t id : cluster_.ids()) cluster_.Kill(id);
+  for (uint64_t id : cluster_.ids()) ASSERT_TRUE(cluster_.StartNode(id)) << cluster_.DumpLogs();
+  ASSERT_TRUE(cluster_.WaitForLeaders());
+  for (int i = 0; i < 100; ++i) {
+    absl::StatusOr<std::optional<std::string>> got;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          got = Get(1 + i % 3, keys[i]);
+          return got.ok();
+        },
+        absl::Seconds(10)))
+        << got.status();
+    ASSERT_TRUE(got->has_value()) << keys[i];
+    EXPECT_EQ(**got, absl::StrCat("v", i));
+  }
+}
+
+// A node stopped with SIGSTOP does not stop the others: partitions it led
+// elect new leaders and every write still succeeds.
+TEST_F(ClusterTest, PausedNodeDoesNotBlockTheOthers) {
+  const uint64_t paused = 3;
+  cluster_.Signal(paused, SIGSTOP);
+  const absl::Time start = absl::Now();
+  int written = 0;
+  for (int i = 0; i < 50; ++i) {
+    if (PutSafely(absl::StrCat("paused-", i), "v").ok()) ++written;
+  }
+  std::cout << "[ measured ] 50 writes with node " << paused << " paused took "
+            << absl::ToInt64Milliseconds(absl::Now() - start) << " ms\n";
+  cluster_.Signal(paused, SIGCONT);
+  EXPECT_EQ(written, 50);
+}
+
+// The pending-proposal bound turns overload into RESOURCE_EXHAUSTED, never a
+// crash, and the node keeps serving.
+class OverloadTest : public ClusterTest {
+ protected:
+  OverloadTest() : ClusterTest(LocalClusterOptions{3, 4, 3, 50, {"--max-pending-proposals=2"}}) {}
+};
+
+TEST_F(OverloadTest, TooManyPendingProposalsAreRefusedWithResourceExhausted) {
+  std::atomic<int> ok{0};
+  std::atomic<int> exhausted{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        grpc::Status s = Put(1 + t % 3, absl::StrCat("load-", t, "-", i), std::string(100, 'x'));
+        if (s.ok()) {
+          ++ok;
+        } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          ++exhausted;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::cout << "[ measured ] " << ok << " ok, " << exhausted << " refused, " << other << " other\n";
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_GT(exhausted.load(), 0);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_TRUE(PutSafely("after-overload", "v").ok());
+}
+
+}  // namespace
+}  // namespace rkv::testing
