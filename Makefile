@@ -1,5 +1,6 @@
-# The two commands of the README: `make cluster` (arrives with the server) and
-# `make test`. Both install missing Debian packages first.
+# The two commands of the README: `make cluster` starts a local 3-node cluster
+# and `make test` builds and runs every test. Both install missing Debian
+# packages first.
 BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
@@ -7,7 +8,7 @@ JOBS       ?= $(shell nproc)
 RKV_TEST_SCALE ?= 1
 export RKV_TEST_SCALE
 
-.PHONY: all deps build test test-build bench clean
+.PHONY: all deps build test test-build bench cluster stop clean
 
 all: build
 
@@ -29,6 +30,13 @@ test-build: deps $(TEST_BUILD)/build.ninja
 # Builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs every test.
 test: test-build
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# A 3-node cluster on 127.0.0.1 (clients 7001-7003), data under ./data.
+cluster: build
+	@bash deploy/local-cluster.sh start
+
+stop:
+	@bash deploy/local-cluster.sh stop
 
 # Benchmarks run on the optimized build, never in CI.
 bench: build
