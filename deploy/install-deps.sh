@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  librocksdb-dev libabsl-dev libspdlog-dev prometheus-cpp-dev libxxhash-dev
+  librocksdb-dev libabsl-dev libspdlog-dev prometheus-cpp-dev libcivetweb-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   python3-grpcio python3-protobuf
 )
