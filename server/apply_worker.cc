@@ -2,13 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
+#include "server/failpoint.h"
 #include "server/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace rkv::server {
 
-ApplyWorker::ApplyWorker(uint64_t max_queued_entries, AppliedFn on_applied)
-    : max_queued_entries_(max_queued_entries), on_applied_(std::move(on_applied)) {}
+ApplyWorker::ApplyWorker(uint64_t max_queued_entries, Metrics* metrics, AppliedFn on_applied)
+    : max_queued_entries_(max_queued_entries), metrics_(metrics), on_applied_(std::move(on_applied)) {}
 
 ApplyWorker::~ApplyWorker() { Stop(); }
 
@@ -64,9 +65,14 @@ void ApplyWorker::Apply(ApplyTask& task) {
     absl::StatusOr<bool> activated = sm.MaybeActivateSnapshot();
     RKV_CHECK_OK(activated.status());
   }
+  RKV_CHECK_OK(RKV_FAILPOINT("apply-before"));
   const raft::ConfState* new_conf = nullptr;
   if (!task.entries.empty()) {
+    const absl::Time start = absl::Now();
     absl::StatusOr<std::vector<storage::EntryResult>> results = sm.Apply(task.entries, task.conf_states);
+    Observe(metrics_->apply_seconds(), absl::ToDoubleSeconds(absl::Now() - start));
+    Observe(metrics_->apply_batch_entries(), static_cast<double>(task.entries.size()));
+    if (task.metrics != nullptr) Add(task.metrics->proposals_applied, static_cast<double>(task.entries.size()));
     // The entries come from the committed log in order; a refusal here is a
     // bug or a storage failure, and the replica cannot go on (STYLE §3).
     RKV_CHECK_OK(results.status());
@@ -86,7 +92,9 @@ void ApplyWorker::Apply(ApplyTask& task) {
   }
   auto& waiting = waiting_reads_[task.partition_id];
   for (PendingRead& read : task.reads) waiting.emplace(read.index, std::move(read));
+  RKV_CHECK_OK(RKV_FAILPOINT("apply-after"));
   ReleaseReads(task.partition_id, sm.applied_index());
+  if (task.metrics != nullptr) Set(task.metrics->applied_index, static_cast<double>(sm.applied_index()));
   on_applied_(task.partition_id, sm.applied_index(), new_conf);
 }
 

@@ -18,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/metrics.h"
 #include "server/requests.h"
 #include "storage/state_machine.h"
 
@@ -34,6 +35,8 @@ struct ApplyTask {
   std::map<uint64_t, ProposalDone> proposals;
   // Reads that may run once the state machine reached their index.
   std::vector<PendingRead> reads;
+  // nullptr when metrics are off.
+  PartitionMetrics* metrics = nullptr;
 };
 
 class ApplyWorker final {
@@ -43,7 +46,7 @@ class ApplyWorker final {
   using AppliedFn = std::function<void(uint64_t partition_id, uint64_t applied_index,
                                        const raft::ConfState* new_conf_state)>;
 
-  ApplyWorker(uint64_t max_queued_entries, AppliedFn on_applied);
+  ApplyWorker(uint64_t max_queued_entries, Metrics* metrics, AppliedFn on_applied);
   ~ApplyWorker();
   ApplyWorker(const ApplyWorker&) = delete;
   ApplyWorker& operator=(const ApplyWorker&) = delete;
@@ -60,6 +63,7 @@ class ApplyWorker final {
   void ExpireReads(absl::Time now);
 
   const uint64_t max_queued_entries_;
+  Metrics* const metrics_;
   AppliedFn on_applied_;
   absl::Mutex mu_;
   std::deque<ApplyTask> queue_ ABSL_GUARDED_BY(mu_);

@@ -6,7 +6,11 @@
 #include "absl/time/clock.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
+#include "server/logging.h"
 #include "server/meta.h"
+#include "spdlog/spdlog.h"
+#include "storage/checksum.h"
+#include "storage/snapshot.h"
 
 namespace rkv::server {
 namespace {
@@ -201,6 +205,58 @@ grpc::ServerUnaryReactor* MaintenanceService::Echo(grpc::CallbackServerContext* 
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   response->set_payload(request->payload());
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::PartitionHash(grpc::CallbackServerContext* context,
+                                                            const v1::PartitionHashRequest* request,
+                                                            v1::PartitionHashResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Replica* local = ctx_.Local(request->partition_id());
+  if (local == nullptr) {
+    reactor->Finish(ToGrpcStatus(absl::NotFoundError(absl::StrCat("node ", ctx_.node_id,
+                                                                  " hosts no replica of partition ",
+                                                                  request->partition_id())),
+                                 context));
+    return reactor;
+  }
+  absl::StatusOr<std::unique_ptr<storage::SnapshotReader>> reader =
+      local->state_machine()->OpenSnapshot(storage::SnapshotLimits());
+  if (!reader.ok()) {
+    reactor->Finish(ToGrpcStatus(reader.status(), context));
+    return reactor;
+  }
+  storage::StreamChecksum hash;
+  while (true) {
+    absl::StatusOr<std::optional<std::string>> chunk = (*reader)->Next();
+    if (!chunk.ok()) {
+      reactor->Finish(ToGrpcStatus(chunk.status(), context));
+      return reactor;
+    }
+    if (!chunk->has_value()) break;
+    hash.Update(**chunk);
+  }
+  response->set_applied_index((*reader)->metadata().index());
+  response->set_applied_term((*reader)->metadata().term());
+  response->set_hash(hash.Digest());
+  ctx_.FillHeader(request->partition_id(), (*reader)->metadata().index(), response->mutable_header());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::SetLogLevel(grpc::CallbackServerContext* context,
+                                                          const v1::SetLogLevelRequest* request,
+                                                          v1::SetLogLevelResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto previous = spdlog::get_level();
+  absl::Status s = rkv::server::SetLogLevel(request->level());
+  if (s.ok()) {
+    const auto name = spdlog::level::to_string_view(previous);
+    response->set_previous_level(std::string(name.data(), name.size()));
+    ctx_.FillHeader(kMetaPartition, 0, response->mutable_header());
+    spdlog::warn("log level changed to {} by an admin request", request->level());
+  }
+  reactor->Finish(ToGrpcStatus(s, context));
   return reactor;
 }
 

@@ -46,6 +46,13 @@ class MaintenanceService final : public v1::Maintenance::CallbackService {
                                    v1::HealthResponse* response) override;
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const v1::EchoRequest* request,
                                  v1::EchoResponse* response) override;
+  grpc::ServerUnaryReactor* SetLogLevel(grpc::CallbackServerContext* context,
+                                        const v1::SetLogLevelRequest* request,
+                                        v1::SetLogLevelResponse* response) override;
+  // Reads the whole replica on the calling thread; meant for test harnesses.
+  grpc::ServerUnaryReactor* PartitionHash(grpc::CallbackServerContext* context,
+                                          const v1::PartitionHashRequest* request,
+                                          v1::PartitionHashResponse* response) override;
 
  private:
   const ServiceContext ctx_;

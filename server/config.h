@@ -41,6 +41,11 @@ struct NodeConfig {
   // Reads waiting for ReadIndex or apply, per node.
   uint64_t max_pending_reads = 20000;
   std::string log_level = "info";
+  // Off only to measure what metrics cost; the HTTP endpoints still answer.
+  bool metrics_enabled = true;
+  // /readyz fails while a hosted partition's applied index trails its commit
+  // index by more than this.
+  uint64_t ready_max_apply_lag = 1000;
 
   absl::Status Validate() const;
 };

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
+#include "server/failpoint.h"
 #include "server/grpc_status.h"
 #include "server/logging.h"
 #include "spdlog/spdlog.h"
@@ -66,7 +67,8 @@ void Driver::Propose(uint64_t partition_id, std::string data, absl::Time deadlin
     // Refused: the inbox is closed (its capacity covers the pending bounds).
     FinishProposal(std::get<ProposeInput>(input).proposal,
                    NotProposed(absl::StrCat("node ", options_.node_id, " is shutting down"),
-                               partition_id, 0, ""));
+                               partition_id, 0, ""),
+                   MetricsOf(partition_id));
   }
 }
 
@@ -151,7 +153,8 @@ void Driver::Handle(Input& input) {
       FinishProposal(p->proposal,
                      NotProposed(absl::StrCat("partition ", p->partition_id, " is not hosted on node ",
                                               options_.node_id),
-                                 p->partition_id, 0, ""));
+                                 p->partition_id, 0, ""),
+                     nullptr);
       return;
     }
     queued_proposals_[p->partition_id].emplace_back(std::move(p->data), std::move(p->proposal));
@@ -228,7 +231,7 @@ void Driver::ProposeQueued() {
             detail.set_partition_id(partition_id);
             detail.set_leader_id(raw.Leader());
           }
-          FinishProposal(proposal, WithDetail(s, detail));
+          FinishProposal(proposal, WithDetail(s, detail), replica.metrics());
           continue;
         }
         proposal.term = raw.Term();
@@ -278,7 +281,24 @@ bool Driver::ProcessReadys() {
   if (readys.empty()) return false;
   // One synced write for every partition. A failed sync is fatal: the node
   // must never acknowledge what may not be durable (STYLE §3).
-  if (!batch.empty()) RKV_CHECK_OK(batch.Commit());
+  if (!batch.empty()) {
+    const size_t partitions = batch.partition_count();
+    const uint64_t bytes = batch.bytes();
+    const absl::Time start = absl::Now();
+    RKV_CHECK_OK(RKV_FAILPOINT("log-sync-before"));  // an injected fsync error stops the node
+    RKV_CHECK_OK(batch.Commit());
+    RKV_CHECK_OK(RKV_FAILPOINT("log-sync-after"));
+    const absl::Duration took = absl::Now() - start;
+    if (options_.metrics != nullptr) {
+      Observe(options_.metrics->fsync_seconds(), absl::ToDoubleSeconds(took));
+      Observe(options_.metrics->group_commit_partitions(), static_cast<double>(partitions));
+      Observe(options_.metrics->group_commit_bytes(), static_cast<double>(bytes));
+    }
+    if (took > options_.slow_fsync) {
+      spdlog::warn("slow fsync: persisting {} partitions ({} bytes) took {} ms", partitions, bytes,
+                   absl::ToInt64Milliseconds(took));
+    }
+  }
 
   std::map<uint64_t, std::vector<PartitionMessage>> outgoing;
   for (auto& [replica, ready] : readys) {
@@ -297,6 +317,7 @@ bool Driver::ProcessReadys() {
     ApplyTask task;
     task.partition_id = replica->partition_id();
     task.state_machine = replica->state_machine();
+    task.metrics = replica->metrics();
     CompleteCommitted(*replica, ready, task);
     if (task.activate_snapshot || !task.entries.empty() || !task.reads.empty()) {
       apply_worker_->Submit(std::move(task));
@@ -304,6 +325,11 @@ bool Driver::ProcessReadys() {
     ReplicaInfo& info = replica->info();
     info.term.store(replica->raw().Term());
     if (ready.hard_state) info.commit.store(ready.hard_state->commit());
+    if (PartitionMetrics* m = replica->metrics()) {
+      Set(m->term, static_cast<double>(info.term.load()));
+      Set(m->commit_index, static_cast<double>(info.commit.load()));
+      Set(m->proposals_pending, static_cast<double>(replica->proposals().size()));
+    }
     replica->raw().Advance(ready);
   }
   for (auto& [to, messages] : outgoing) transport_->Send(to, std::move(messages));
@@ -320,7 +346,8 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
       FinishProposal(proposals.begin()->second,
                      absl::DeadlineExceededError(absl::StrCat(
                          "outcome unknown: partition ", replica.partition_id(),
-                         " replaced its log with a snapshot at index ", index)));
+                         " replaced its log with a snapshot at index ", index)),
+                     replica.metrics());
       proposals.erase(proposals.begin());
     }
   }
@@ -349,11 +376,13 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
                      NotProposed(absl::StrCat("partition ", replica.partition_id(),
                                               ": the proposal at index ", entry.index(),
                                               " was replaced by a new leader's log"),
-                                 replica.partition_id(), replica.raw().Leader(), ""));
+                                 replica.partition_id(), replica.raw().Leader(), ""),
+                     replica.metrics());
       proposals.erase(it);
       continue;
     }
     pending_proposals_.fetch_sub(1);
+    if (replica.metrics() != nullptr) Add(replica.metrics()->proposals_committed);
     proposals.erase(it);
   }
   task.entries = std::move(ready.committed_entries);
@@ -374,6 +403,11 @@ void Driver::OnLeaderChange(Replica& replica, const raft::SoftState& soft) {
   ReplicaInfo& info = replica.info();
   const uint64_t before = info.leader.exchange(soft.leader);
   info.is_leader.store(soft.role == raft::Role::kLeader);
+  if (PartitionMetrics* m = replica.metrics()) {
+    Set(m->has_leader, soft.leader != raft::kNoNode ? 1 : 0);
+    Set(m->is_leader, soft.role == raft::Role::kLeader ? 1 : 0);
+    if (before != soft.leader) Add(m->leader_changes);
+  }
   if (before != soft.leader) {
     spdlog::info("partition={} term={} leader is now {} (this node is {})", replica.partition_id(),
                  replica.raw().Term(), soft.leader, raft::RoleName(soft.role));
@@ -396,7 +430,8 @@ void Driver::ExpireRequests(absl::Time now) {
       }
       FinishProposal(it->second, absl::DeadlineExceededError(absl::StrCat(
                                      "outcome unknown: the write at index ", it->first, " of partition ",
-                                     id, " did not commit before the deadline")));
+                                     id, " did not commit before the deadline")),
+                     replica->metrics());
       it = proposals.erase(it);
     }
     for (auto it = replica->reads_in_flight().begin(); it != replica->reads_in_flight().end();) {
@@ -445,8 +480,8 @@ void Driver::MaybeCompact(Replica& replica) {
 void Driver::FailEverything(const absl::Status& status) {
   for (auto& [id, replica] : replicas_) {
     for (auto& [index, proposal] : replica->proposals()) {
-      FinishProposal(proposal, absl::UnavailableError(absl::StrCat(
-                                   "outcome unknown: ", status.message())));
+      FinishProposal(proposal, absl::UnavailableError(absl::StrCat("outcome unknown: ", status.message())),
+                     replica->metrics());
     }
     replica->proposals().clear();
     for (PendingRead& read : replica->reads_to_request()) FinishRead(read, status);
@@ -458,7 +493,7 @@ void Driver::FailEverything(const absl::Status& status) {
   }
   for (auto& [id, queued] : queued_proposals_) {
     for (auto& [data, proposal] : queued) {
-      FinishProposal(proposal, NotProposed(status.message(), id, 0, ""));
+      FinishProposal(proposal, NotProposed(status.message(), id, 0, ""), MetricsOf(id));
     }
   }
   queued_proposals_.clear();
@@ -466,7 +501,8 @@ void Driver::FailEverything(const absl::Status& status) {
   inbox_.TakeAll(absl::InfinitePast(), &inputs);
   for (Input& input : inputs) {
     if (auto* p = std::get_if<ProposeInput>(&input)) {
-      FinishProposal(p->proposal, NotProposed(status.message(), p->partition_id, 0, ""));
+      FinishProposal(p->proposal, NotProposed(status.message(), p->partition_id, 0, ""),
+                     MetricsOf(p->partition_id));
     } else if (auto* r = std::get_if<ReadInput>(&input)) {
       FinishRead(r->read, status);
     }
@@ -481,6 +517,11 @@ Replica* Driver::Find(uint64_t partition_id) {
   return it == replicas_.end() ? nullptr : it->second;
 }
 
+PartitionMetrics* Driver::MetricsOf(uint64_t partition_id) {
+  Replica* replica = Find(partition_id);
+  return replica == nullptr ? nullptr : replica->metrics();
+}
+
 absl::Status Driver::NotLeader(const Replica& replica) const {
   const uint64_t leader = replica.info().leader.load();
   auto it = options_.client_addresses.find(leader);
@@ -493,8 +534,10 @@ absl::Status Driver::NotLeader(const Replica& replica) const {
   return NotProposed(message, replica.partition_id(), leader, address);
 }
 
-void Driver::FinishProposal(PendingProposal& proposal, absl::StatusOr<storage::EntryResult> result) {
+void Driver::FinishProposal(PendingProposal& proposal, absl::StatusOr<storage::EntryResult> result,
+                            PartitionMetrics* metrics) {
   pending_proposals_.fetch_sub(1);
+  if (metrics != nullptr && !result.ok()) Add(metrics->proposals_failed);
   std::move(proposal.done)(std::move(result));
 }
 

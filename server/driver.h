@@ -24,6 +24,7 @@
 #include "rkv/internal/peer.pb.h"
 #include "server/apply_worker.h"
 #include "server/inbox.h"
+#include "server/metrics.h"
 #include "server/replica.h"
 #include "server/requests.h"
 #include "server/transport.h"
@@ -43,6 +44,10 @@ struct DriverOptions {
   uint64_t max_pending_reads = 20000;
   // Client addresses by member id, for leader hints.
   std::map<uint64_t, std::string> client_addresses;
+  // A synced write slower than this is logged as a warning.
+  absl::Duration slow_fsync = absl::Milliseconds(500);
+  // Not owned; must outlive the driver.
+  Metrics* metrics = nullptr;
 };
 
 class Driver final {
@@ -133,8 +138,10 @@ class Driver final {
   void FailEverything(const absl::Status& status);
 
   Replica* Find(uint64_t partition_id);
+  PartitionMetrics* MetricsOf(uint64_t partition_id);
   absl::Status NotLeader(const Replica& replica) const;
-  void FinishProposal(PendingProposal& proposal, absl::StatusOr<storage::EntryResult> result);
+  void FinishProposal(PendingProposal& proposal, absl::StatusOr<storage::EntryResult> result,
+                      PartitionMetrics* metrics);
   void FinishRead(PendingRead& read, absl::Status status);
 
   const DriverOptions options_;

@@ -19,12 +19,13 @@ namespace rkv::server {
 class PeerSender final {
  public:
   PeerSender(uint64_t cluster_id, uint64_t self_id, uint64_t peer_id, std::string address,
-             const TransportLimits& limits, UnreachableFn on_unreachable)
+             const TransportLimits& limits, PeerMetrics* metrics, UnreachableFn on_unreachable)
       : cluster_id_(cluster_id),
         self_id_(self_id),
         peer_id_(peer_id),
         address_(std::move(address)),
         limits_(limits),
+        metrics_(metrics),
         on_unreachable_(std::move(on_unreachable)) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -43,7 +44,10 @@ class PeerSender final {
         }
       }
     }
-    if (!dropped.empty()) on_unreachable_(peer_id_, std::move(dropped));
+    if (!dropped.empty()) {
+      if (metrics_ != nullptr) Add(metrics_->send_failures, static_cast<double>(dropped.size()));
+      on_unreachable_(peer_id_, std::move(dropped));
+    }
   }
 
   void Stop() {
@@ -117,7 +121,14 @@ class PeerSender final {
     wire.set_to_node(peer_id_);
     wire.mutable_messages()->Reserve(static_cast<int>(batch->size()));
     for (PartitionMessage& m : *batch) *wire.add_messages() = std::move(m);
-    if (writer_->Write(wire)) return true;
+    if (writer_->Write(wire)) {
+      if (metrics_ != nullptr) {
+        Add(metrics_->sent_messages, static_cast<double>(wire.messages_size()));
+        Add(metrics_->sent_bytes, static_cast<double>(wire.ByteSizeLong()));
+      }
+      return true;
+    }
+    if (metrics_ != nullptr) Add(metrics_->send_failures, static_cast<double>(wire.messages_size()));
     // Give the messages back for the unreachable report.
     batch->clear();
     for (PartitionMessage& m : *wire.mutable_messages()) batch->push_back(std::move(m));
@@ -153,6 +164,7 @@ class PeerSender final {
   const uint64_t peer_id_;
   const std::string address_;
   const TransportLimits limits_;
+  PeerMetrics* const metrics_;
   UnreachableFn on_unreachable_;
 
   absl::Mutex mu_;
@@ -183,11 +195,12 @@ grpc::ChannelArguments GrpcTransport::ChannelArgs(const TransportLimits& limits)
 
 GrpcTransport::GrpcTransport(uint64_t cluster_id, uint64_t self_id,
                              const std::map<uint64_t, std::string>& peers,
-                             const TransportLimits& limits, UnreachableFn on_unreachable) {
+                             const TransportLimits& limits, Metrics* metrics,
+                             UnreachableFn on_unreachable) {
   for (const auto& [id, address] : peers) {
     if (id == self_id) continue;
     senders_.emplace(id, std::make_unique<PeerSender>(cluster_id, self_id, id, address, limits,
-                                                      on_unreachable));
+                                                      metrics->Peer(id), on_unreachable));
   }
 }
 
@@ -217,6 +230,10 @@ grpc::Status PeerService::Stream(grpc::ServerContext* /*context*/,
                                        batch.cluster_id(), " reached node ", self_id_,
                                        " of cluster ", cluster_id_));
     }
+    if (PeerMetrics* m = metrics_->Peer(batch.from_node())) {
+      Add(m->received_messages, static_cast<double>(batch.messages_size()));
+      Add(m->received_bytes, static_cast<double>(batch.ByteSizeLong()));
+    }
     deliver_(std::move(batch));
     batch.Clear();
   }
@@ -229,6 +246,12 @@ grpc::Status PeerService::SendSnapshot(grpc::ServerContext* /*context*/,
   grpc::Status status = receive_snapshot_(reader);
   ack->set_accepted(status.ok());
   if (!status.ok()) ack->set_error(status.error_message());
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Ping(grpc::ServerContext* /*context*/,
+                               const rkv::internal::PingRequest* /*request*/,
+                               rkv::internal::PingResponse* /*response*/) {
   return grpc::Status::OK;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "rkv/internal/peer.grpc.pb.h"
+#include "server/metrics.h"
 #include "server/transport.h"
 
 namespace rkv::server {
@@ -38,7 +39,7 @@ class PeerSender;
 class GrpcTransport final : public Transport {
  public:
   GrpcTransport(uint64_t cluster_id, uint64_t self_id, const std::map<uint64_t, std::string>& peers,
-                const TransportLimits& limits, UnreachableFn on_unreachable);
+                const TransportLimits& limits, Metrics* metrics, UnreachableFn on_unreachable);
   ~GrpcTransport() override;
   GrpcTransport(const GrpcTransport&) = delete;
   GrpcTransport& operator=(const GrpcTransport&) = delete;
@@ -68,10 +69,11 @@ class PeerService final : public rkv::internal::Peer::Service {
   using ReadPartitionFn = std::function<grpc::Status(const rkv::internal::PartitionReadRequest&,
                                                      absl::Time deadline,
                                                      rkv::internal::PartitionReadResponse*)>;
-  PeerService(uint64_t cluster_id, uint64_t self_id, DeliverFn deliver,
+  PeerService(uint64_t cluster_id, uint64_t self_id, Metrics* metrics, DeliverFn deliver,
               ReceiveSnapshotFn receive_snapshot, ReadPartitionFn read_partition)
       : cluster_id_(cluster_id),
         self_id_(self_id),
+        metrics_(metrics),
         deliver_(std::move(deliver)),
         receive_snapshot_(std::move(receive_snapshot)),
         read_partition_(std::move(read_partition)) {}
@@ -85,10 +87,13 @@ class PeerService final : public rkv::internal::Peer::Service {
   grpc::Status ReadPartition(grpc::ServerContext* context,
                              const rkv::internal::PartitionReadRequest* request,
                              rkv::internal::PartitionReadResponse* response) override;
+  grpc::Status Ping(grpc::ServerContext* context, const rkv::internal::PingRequest* request,
+                    rkv::internal::PingResponse* response) override;
 
  private:
   const uint64_t cluster_id_;
   const uint64_t self_id_;
+  Metrics* const metrics_;
   DeliverFn deliver_;
   ReceiveSnapshotFn receive_snapshot_;
   ReadPartitionFn read_partition_;

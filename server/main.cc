@@ -86,8 +86,17 @@ void AddFlags(CLI::App& app, rkv::server::NodeConfig& c) {
                  "Linearizable reads waiting on this node; more get RESOURCE_EXHAUSTED")
       ->envname("RKV_MAX_PENDING_READS")
       ->capture_default_str();
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
+  app.add_option("--log-level", c.log_level,
+                 "trace, debug, info, warn, error, critical or off (change it later with rkvctl log-level)")
       ->envname("RKV_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--metrics", c.metrics_enabled,
+                 "Collect Prometheus metrics (false only to measure their cost)")
+      ->envname("RKV_METRICS")
+      ->capture_default_str();
+  app.add_option("--ready-max-apply-lag", c.ready_max_apply_lag,
+                 "/readyz fails while a partition's applied index trails its commit by more")
+      ->envname("RKV_READY_MAX_APPLY_LAG")
       ->capture_default_str();
 }
 

@@ -11,10 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "prometheus/text_serializer.h"
+#include "server/convert.h"
 #include "raft/raw_node.h"
+#include "server/grpc_metrics.h"
 #include "server/meta.h"
 #include "spdlog/spdlog.h"
 #include "storage/bootstrap.h"
+#include "storage/engine_stats.h"
 #include "storage/raft_log_store.h"
 #include "storage/state_machine.h"
 
@@ -63,7 +67,10 @@ absl::Status WriteIdentity(const std::string& path, uint64_t cluster_id, uint64_
 }  // namespace
 
 Node::Node(const NodeConfig& config, ClusterLayout layout)
-    : config_(config), layout_(std::move(layout)), partitioner_(config.partitions) {}
+    : config_(config),
+      layout_(std::move(layout)),
+      partitioner_(config.partitions),
+      metrics_(std::make_unique<Metrics>(config.node_id, config.metrics_enabled, PublicRpcMethods())) {}
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
@@ -149,7 +156,7 @@ absl::Status Node::OpenReplicas(bool fresh) {
     if (!sm.ok()) return sm.status();
     auto replica = std::make_unique<Replica>(p, std::move(*log),
                                              std::shared_ptr<storage::StateMachine>(std::move(*sm)),
-                                             std::make_unique<RaftLogger>(p));
+                                             std::make_unique<RaftLogger>(p), metrics_->Partition(p));
     raft_config.seed += p;
     if (absl::Status s = replica->StartRaft(raft_config); !s.ok()) return s;
     replica_view_[p] = replica.get();
@@ -168,18 +175,18 @@ absl::Status Node::StartServers() {
     clients[id] = addresses.client;
   }
   apply_worker_ = std::make_unique<ApplyWorker>(
-      /*max_queued_entries=*/100000,
+      /*max_queued_entries=*/100000, metrics_.get(),
       [this](uint64_t partition, uint64_t applied, const raft::ConfState* conf) {
         driver_->OnApplied(partition, applied, conf ? std::optional<raft::ConfState>(*conf) : std::nullopt);
       });
   transport_ = std::make_unique<GrpcTransport>(
-      layout_.cluster_id(), config_.node_id, peers, TransportLimits(),
+      layout_.cluster_id(), config_.node_id, peers, TransportLimits(), metrics_.get(),
       [this](uint64_t peer, std::vector<uint64_t> partitions) {
         driver_->ReportUnreachable(peer, std::move(partitions));
       });
   snapshot_sender_ = std::make_unique<SnapshotSender>(
       layout_.cluster_id(), config_.node_id, peers, storage::SnapshotLimits(), /*max_concurrent=*/2,
-      [this](uint64_t partition, uint64_t peer, bool ok) { driver_->ReportSnapshot(partition, peer, ok); });
+      metrics_.get(), [this](uint64_t partition, uint64_t peer, bool ok) { driver_->ReportSnapshot(partition, peer, ok); });
   DriverOptions options;
   options.node_id = config_.node_id;
   options.tick = absl::Milliseconds(config_.tick_ms);
@@ -187,6 +194,7 @@ absl::Status Node::StartServers() {
   options.max_pending_proposals = config_.max_pending_proposals;
   options.max_pending_reads = config_.max_pending_reads;
   options.client_addresses = clients;
+  options.metrics = metrics_.get();
   driver_ = std::make_unique<Driver>(
       options, engine_.get(), transport_.get(), apply_worker_.get(), replica_view_,
       [this](uint64_t to, uint64_t partition, raft::Message message) {
@@ -205,11 +213,11 @@ absl::Status Node::StartServers() {
   service_context_.channels = channels_.get();
 
   peer_service_ = std::make_unique<PeerService>(
-      layout_.cluster_id(), config_.node_id,
+      layout_.cluster_id(), config_.node_id, metrics_.get(),
       [this](rkv::internal::MessageBatch batch) { driver_->Deliver(std::move(batch)); },
       [this](grpc::ServerReader<rkv::internal::SnapshotChunk>* reader) {
         return ReceiveSnapshot(engine_.get(), storage::SnapshotLimits(), layout_.cluster_id(),
-                               config_.node_id, reader,
+                               config_.node_id, metrics_.get(), reader,
                                [this](uint64_t p, raft::Message m, std::unique_ptr<storage::StagedSnapshot> s) {
                                  driver_->OnSnapshotReceived(p, std::move(m), std::move(s));
                                });
@@ -241,6 +249,9 @@ absl::Status Node::StartServers() {
   client_builder.RegisterService(kv_service_.get());
   client_builder.RegisterService(cluster_service_.get());
   client_builder.RegisterService(maintenance_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(metrics_.get()));
+  client_builder.experimental().SetInterceptorCreators(std::move(interceptors));
   // A request may carry a value at the limit plus its key and framing.
   client_builder.SetMaxReceiveMessageSize(
       static_cast<int>(config_.limits.max_value_bytes + config_.limits.max_key_bytes + (64 << 10)));
@@ -249,16 +260,139 @@ absl::Status Node::StartServers() {
     return absl::UnavailableError(absl::StrCat("cannot listen for clients on ", config_.client_address));
   }
   client_server_->GetHealthCheckService()->SetServingStatus(true);
+
+  HttpHandlers handlers;
+  handlers.metrics = [this] {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, metrics_->registry()->Collect());
+    return out.str();
+  };
+  handlers.healthy = [this] { return Healthy(); };
+  handlers.ready = [this] { return Ready(); };
+  handlers.service_discovery = [this] {
+    std::vector<SdTarget> targets;
+    for (const v1::Member& m : Members()) targets.push_back({m.id(), m.metrics_address()});
+    return ServiceDiscoveryJson(targets, layout_.cluster_id());
+  };
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(config_.metrics_address, std::move(handlers));
+  if (!http.ok()) return http.status();
+  http_server_ = std::move(*http);
+  UpdateMemberMetrics();
   housekeeping_ = std::thread([this] { RunHousekeeping(); });
   return absl::OkStatus();
 }
 
-// Background chores that need no precise timing: the meta partition's first
-// leader records the cluster layout.
+std::vector<v1::Member> Node::Members() {
+  // The meta partition's record, read from the local replica's applied state
+  // (a serializable read: /sd must answer even without a quorum).
+  if (auto it = replica_view_.find(kMetaPartition); it != replica_view_.end()) {
+    rkv::internal::RangeOp op;
+    op.set_key(kMetaMembersPrefix);
+    op.set_range_end(PrefixEnd(kMetaMembersPrefix));
+    absl::StatusOr<rkv::internal::RangeResult> range =
+        it->second->state_machine()->Range(op, static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())));
+    if (range.ok() && range->kvs_size() > 0) {
+      absl::StatusOr<std::vector<v1::Member>> members = ParseMembers(*range);
+      if (members.ok()) return *members;
+    }
+  }
+  std::vector<v1::Member> members;
+  for (const auto& [id, addresses] : layout_.members()) members.push_back(ToMember(id, addresses));
+  return members;
+}
+
+absl::Status Node::Healthy() {
+  if (shut_down_.load()) return absl::UnavailableError("shutting down");
+  absl::Status s = storage::ProbeWritable(*engine_);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("storage does not take writes: ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Node::Ready() {
+  if (shut_down_.load()) return absl::UnavailableError("shutting down");
+  for (const auto& [id, replica] : replica_view_) {
+    if (replica->info().leader.load() == raft::kNoNode) {
+      return absl::UnavailableError(absl::StrCat("partition ", id, " has no leader"));
+    }
+    const uint64_t commit = replica->info().commit.load();
+    const uint64_t applied = replica->state_machine()->applied_index();
+    if (commit > applied + config_.ready_max_apply_lag) {
+      return absl::UnavailableError(absl::StrCat("partition ", id, " has applied ", applied, " of ", commit,
+                                                 " committed entries"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Node::UpdateStorageMetrics() {
+  if (!metrics_->enabled()) return;
+  const storage::EngineStats stats = storage::ReadEngineStats(*engine_);
+  Set(metrics_->storage_size_bytes(), static_cast<double>(stats.size_bytes));
+  Set(metrics_->storage_live_keys(), static_cast<double>(stats.live_keys_estimate));
+  Set(metrics_->storage_pending_compaction_bytes(), static_cast<double>(stats.pending_compaction_bytes));
+  Set(metrics_->storage_block_cache_bytes(), static_cast<double>(stats.block_cache_usage_bytes));
+}
+
+void Node::UpdateMemberMetrics() {
+  raft::ConfState meta_conf;
+  if (auto it = replica_view_.find(kMetaPartition); it != replica_view_.end()) {
+    meta_conf = it->second->state_machine()->conf_state();
+  }
+  for (const v1::Member& m : Members()) {
+    std::string role = "member";
+    for (uint64_t id : meta_conf.voters()) role = id == m.id() ? "voter" : role;
+    for (uint64_t id : meta_conf.learners()) role = id == m.id() ? "learner" : role;
+    metrics_->SetMemberInfo(m.id(), m.client_address(), m.peer_address(), m.metrics_address(), role);
+  }
+}
+
+// Pings every peer at once and records the round-trip times.
+void Node::PingPeers() {
+  if (!metrics_->enabled()) return;
+  struct Ping {
+    grpc::ClientContext context;
+    rkv::internal::PingRequest request;
+    rkv::internal::PingResponse response;
+    absl::Time start;
+  };
+  std::vector<std::pair<uint64_t, std::shared_ptr<Ping>>> pings;
+  absl::Mutex mu;
+  int remaining = 0;
+  for (const auto& [id, addresses] : layout_.members()) {
+    if (id == config_.node_id) continue;
+    rkv::internal::Peer::Stub* stub = channels_->Peer(id);
+    if (stub == nullptr) continue;
+    auto ping = std::make_shared<Ping>();
+    ping->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    ping->request.set_from_node(config_.node_id);
+    ping->start = absl::Now();
+    {
+      absl::MutexLock lock(&mu);
+      ++remaining;
+    }
+    PeerMetrics* peer = metrics_->Peer(id);
+    stub->async()->Ping(&ping->context, &ping->request, &ping->response,
+                        [ping, peer, &mu, &remaining](grpc::Status status) {
+                          if (status.ok()) Observe(peer->round_trip_seconds, absl::ToDoubleSeconds(absl::Now() - ping->start));
+                          absl::MutexLock lock(&mu);
+                          --remaining;
+                        });
+  }
+  absl::MutexLock lock(&mu);
+  auto done = [&remaining]() { return remaining == 0; };
+  mu.Await(absl::Condition(&done));
+}
+
+// Background chores that need no precise timing, once a second: storage and
+// membership metrics, peer round-trip times, and (on the meta partition's
+// first leader) recording the cluster layout.
 void Node::RunHousekeeping() {
   auto meta = replicas_.find(kMetaPartition);
   bool meta_recorded = false;
   while (!stopping_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+    UpdateStorageMetrics();
+    UpdateMemberMetrics();
+    PingPeers();
     if (meta_recorded || meta == replicas_.end() || !meta->second->info().is_leader.load()) continue;
     absl::Notification done;
     bool succeeded = false;
@@ -305,6 +439,7 @@ void Node::Shutdown() {
   stopping_.Notify();
   if (housekeeping_.joinable()) housekeeping_.join();
   if (client_server_) client_server_->GetHealthCheckService()->SetServingStatus(false);
+  http_server_.reset();
   // The driver first: it fails everything pending, so the servers' shutdown
   // never waits on a request that can no longer complete.
   if (driver_) driver_->Stop();

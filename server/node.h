@@ -20,8 +20,10 @@
 #include "server/config.h"
 #include "server/driver.h"
 #include "server/grpc_transport.h"
+#include "server/http.h"
 #include "server/kv_service.h"
 #include "server/layout.h"
+#include "server/metrics.h"
 #include "server/partitioner.h"
 #include "server/replica.h"
 #include "server/snapshot_transfer.h"
@@ -52,6 +54,12 @@ class Node final {
   absl::Status OpenReplicas(bool fresh);
   absl::Status StartServers();
   void RunHousekeeping();
+  void UpdateStorageMetrics();
+  void UpdateMemberMetrics();
+  void PingPeers();
+  std::vector<v1::Member> Members();
+  absl::Status Healthy();
+  absl::Status Ready();
   grpc::Status ReadPartition(const rkv::internal::PartitionReadRequest& request, absl::Time deadline,
                              rkv::internal::PartitionReadResponse* response);
 
@@ -59,6 +67,7 @@ class Node final {
   const ClusterLayout layout_;
   const Partitioner partitioner_;
 
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<storage::Engine> engine_;
   std::map<uint64_t, std::unique_ptr<Replica>> replicas_;
   std::map<uint64_t, Replica*> replica_view_;
@@ -74,6 +83,7 @@ class Node final {
   std::unique_ptr<MaintenanceService> maintenance_service_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<grpc::Server> client_server_;
+  std::unique_ptr<HttpServer> http_server_;
 
   // Wakes the housekeeping thread for shutdown.
   absl::Notification stopping_;

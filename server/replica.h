@@ -14,6 +14,7 @@
 
 #include "raft/raw_node.h"
 #include "server/logging.h"
+#include "server/metrics.h"
 #include "server/requests.h"
 #include "storage/raft_log_store.h"
 #include "storage/snapshot.h"
@@ -33,11 +34,12 @@ class Replica final {
  public:
   Replica(uint64_t partition_id, std::unique_ptr<storage::RaftLogStore> log_store,
           std::shared_ptr<storage::StateMachine> state_machine,
-          std::unique_ptr<RaftLogger> logger)
+          std::unique_ptr<RaftLogger> logger, PartitionMetrics* metrics)
       : partition_id_(partition_id),
         log_store_(std::move(log_store)),
         state_machine_(std::move(state_machine)),
-        logger_(std::move(logger)) {}
+        logger_(std::move(logger)),
+        metrics_(metrics) {}
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
@@ -50,6 +52,8 @@ class Replica final {
   const std::shared_ptr<storage::StateMachine>& state_machine() const { return state_machine_; }
   ReplicaInfo& info() { return info_; }
   const ReplicaInfo& info() const { return info_; }
+  // nullptr when metrics are off.
+  PartitionMetrics* metrics() const { return metrics_; }
 
   // Proposals in the log, by index, waiting for their entry to commit.
   std::map<uint64_t, PendingProposal>& proposals() { return proposals_; }
@@ -73,6 +77,7 @@ class Replica final {
   std::unique_ptr<storage::RaftLogStore> log_store_;
   std::shared_ptr<storage::StateMachine> state_machine_;
   std::unique_ptr<RaftLogger> logger_;
+  PartitionMetrics* const metrics_;
   std::unique_ptr<raft::RawNode> raw_;
   ReplicaInfo info_;
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/failpoint.h"
 #include "server/grpc_transport.h"
 #include "server/logging.h"
 #include "spdlog/spdlog.h"
@@ -14,12 +16,13 @@ namespace pb = rkv::internal;
 SnapshotSender::SnapshotSender(uint64_t cluster_id, uint64_t self_id,
                                std::map<uint64_t, std::string> peer_addresses,
                                const storage::SnapshotLimits& limits, size_t max_concurrent,
-                               ReportFn report)
+                               Metrics* metrics, ReportFn report)
     : cluster_id_(cluster_id),
       self_id_(self_id),
       peer_addresses_(std::move(peer_addresses)),
       limits_(limits),
       max_concurrent_(max_concurrent),
+      metrics_(metrics),
       report_(std::move(report)) {}
 
 SnapshotSender::~SnapshotSender() { Stop(); }
@@ -72,6 +75,7 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
   // index, which is at or past the log's compaction point the leader saw.
   *message.mutable_snapshot()->mutable_metadata() = (*reader)->metadata();
   const uint64_t index = (*reader)->metadata().index();
+  const absl::Time start = absl::Now();
   spdlog::info("partition={} sending snapshot at index {} to node {}", partition_id, index, to);
   auto channel = grpc::CreateCustomChannel(peer_addresses_.at(to), grpc::InsecureChannelCredentials(),
                                            GrpcTransport::ChannelArgs(TransportLimits()));
@@ -82,6 +86,7 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
   uint64_t bytes = 0;
   while (true) {
     absl::StatusOr<std::optional<std::string>> chunk = (*reader)->Next();
+    if (absl::Status fp = RKV_FAILPOINT("snapshot-send"); chunk.ok() && !fp.ok()) chunk = fp;
     if (!chunk.ok()) {
       spdlog::warn("partition={} snapshot read failed: {}", partition_id, chunk.status().message());
       context->TryCancel();
@@ -113,6 +118,9 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
   }
   spdlog::info("partition={} sent snapshot at index {} to node {} ({} bytes)", partition_id, index, to,
                bytes);
+  Add(metrics_->snapshots_sent());
+  Add(metrics_->snapshot_sent_bytes(), static_cast<double>(bytes));
+  Observe(metrics_->snapshot_seconds(), absl::ToDoubleSeconds(absl::Now() - start));
   return true;
 }
 
@@ -128,7 +136,7 @@ void SnapshotSender::Stop() {
 }
 
 grpc::Status ReceiveSnapshot(storage::Engine* engine, const storage::SnapshotLimits& limits,
-                             uint64_t cluster_id, uint64_t self_id,
+                             uint64_t cluster_id, uint64_t self_id, Metrics* metrics,
                              grpc::ServerReader<pb::SnapshotChunk>* reader,
                              const SnapshotDeliverFn& deliver) {
   pb::SnapshotChunk chunk;
@@ -152,7 +160,9 @@ grpc::Status ReceiveSnapshot(storage::Engine* engine, const storage::SnapshotLim
     return grpc::Status(static_cast<grpc::StatusCode>(receiver.status().code()),
                         std::string(receiver.status().message()));
   }
+  uint64_t bytes = 0;
   while (true) {
+    bytes += chunk.data().size();
     if (chunk.partition_id() != partition_id) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "snapshot chunks of two partitions mixed");
     }
@@ -176,8 +186,12 @@ grpc::Status ReceiveSnapshot(storage::Engine* engine, const storage::SnapshotLim
                         std::string(staged.status().message()));
   }
   *message.mutable_snapshot()->mutable_metadata() = (*staged)->metadata();
+  Add(metrics->snapshots_received());
+  Add(metrics->snapshot_received_bytes(), static_cast<double>(bytes));
   spdlog::info("partition={} received snapshot at index {} from node {}", partition_id,
                (*staged)->metadata().index(), message.from());
+  absl::Status fp = RKV_FAILPOINT("snapshot-install");
+  if (!fp.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(fp.message()));
   deliver(partition_id, std::move(message), std::move(*staged));
   return grpc::Status::OK;
 }

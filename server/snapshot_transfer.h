@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "raft/types.h"
 #include "rkv/internal/peer.grpc.pb.h"
+#include "server/metrics.h"
 #include "storage/engine.h"
 #include "storage/limits.h"
 #include "storage/snapshot.h"
@@ -33,7 +34,8 @@ class SnapshotSender final {
   using ReportFn = std::function<void(uint64_t partition_id, uint64_t peer, bool succeeded)>;
 
   SnapshotSender(uint64_t cluster_id, uint64_t self_id, std::map<uint64_t, std::string> peer_addresses,
-                 const storage::SnapshotLimits& limits, size_t max_concurrent, ReportFn report);
+                 const storage::SnapshotLimits& limits, size_t max_concurrent, Metrics* metrics,
+                 ReportFn report);
   ~SnapshotSender();
   SnapshotSender(const SnapshotSender&) = delete;
   SnapshotSender& operator=(const SnapshotSender&) = delete;
@@ -56,6 +58,7 @@ class SnapshotSender final {
   const std::map<uint64_t, std::string> peer_addresses_;
   const storage::SnapshotLimits limits_;
   const size_t max_concurrent_;
+  Metrics* const metrics_;
   ReportFn report_;
 
   absl::Mutex mu_;
@@ -75,7 +78,7 @@ class SnapshotSender final {
 using SnapshotDeliverFn = std::function<void(uint64_t partition_id, raft::Message message,
                                              std::unique_ptr<storage::StagedSnapshot> staged)>;
 grpc::Status ReceiveSnapshot(storage::Engine* engine, const storage::SnapshotLimits& limits,
-                             uint64_t cluster_id, uint64_t self_id,
+                             uint64_t cluster_id, uint64_t self_id, Metrics* metrics,
                              grpc::ServerReader<rkv::internal::SnapshotChunk>* reader,
                              const SnapshotDeliverFn& deliver);
 
