@@ -1,0 +1,456 @@
+#include "storage/engine.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+#include "storage/coding.h"
+#include "storage/keys.h"
+#include "storage/rocks_options.h"
+#include "storage/rocks_status.h"
+#include "storage/sm_meta.h"
+#include "storage/slice.h"
+
+namespace rkv::storage {
+namespace {
+
+std::string EncodeGeneration(uint64_t generation) {
+  std::string value(8, '\0');
+  PutBigEndian64(generation, value.data());
+  return value;
+}
+
+std::string EncodePending(uint64_t generation, uint64_t snapshot_index) {
+  std::string value(16, '\0');
+  PutBigEndian64(generation, value.data());
+  PutBigEndian64(snapshot_index, value.data() + 8);
+  return value;
+}
+
+absl::Status RemoveDirContents(const std::string& dir) {
+  std::error_code error;
+  for (const auto& file : std::filesystem::directory_iterator(dir, error)) {
+    std::filesystem::remove_all(file.path(), error);
+    if (error) {
+      return absl::InternalError(absl::StrCat("cannot remove ", file.path().string(),
+                                              " from the staging directory: ", error.message()));
+    }
+  }
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Engine::Engine(const EngineOptions& options)
+    : options_(options), db_dir_(options.dir + "/db"), staging_dir_(options.dir + "/staging") {}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  if (absl::Status valid = options.Validate(); !valid.ok()) return valid;
+  std::unique_ptr<Engine> engine(new Engine(options));
+  std::error_code error;
+  std::filesystem::create_directories(engine->db_dir_, error);
+  if (!error) std::filesystem::create_directories(engine->staging_dir_, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot create the directories of ", options.dir, ": ", error.message()));
+  }
+  // Files of snapshots whose receipt a crash interrupted.
+  if (absl::Status s = RemoveDirContents(engine->staging_dir_); !s.ok()) return s;
+  if (absl::Status s = engine->OpenDatabase(); !s.ok()) return s;
+  return engine;
+}
+
+absl::Status Engine::OpenDatabase() {
+  shared_ = std::make_unique<SharedResources>(MakeSharedResources(options_));
+  rocksdb::DBOptions db_options = MakeDbOptions(options_, *shared_);
+  rocksdb::ColumnFamilyOptions partition_cf = MakePartitionCfOptions(options_, *shared_);
+  partition_options_ = std::make_unique<rocksdb::Options>(db_options, partition_cf);
+
+  std::vector<std::string> names;
+  if (std::filesystem::exists(db_dir_ + "/CURRENT")) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, db_dir_, &names);
+    if (!s.ok()) return FromRocks(s, absl::StrCat("listing the column families of ", db_dir_));
+  }
+  if (std::find(names.begin(), names.end(), keys::kDefaultCfName) == names.end()) {
+    names.emplace_back(keys::kDefaultCfName);
+  }
+  if (std::find(names.begin(), names.end(), keys::kRaftCfName) == names.end()) {
+    names.emplace_back(keys::kRaftCfName);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    if (name == keys::kDefaultCfName) {
+      descriptors.emplace_back(name, MakeRegistryCfOptions(options_, *shared_));
+    } else if (name == keys::kRaftCfName) {
+      descriptors.emplace_back(name, MakeRaftCfOptions(options_, *shared_));
+    } else {
+      descriptors.emplace_back(name, partition_cf);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, db_dir_, descriptors, &handles, &db_);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening ", db_dir_));
+
+  // Sort the handles: ours by generation, the rest kept untouched.
+  for (size_t i = 0; i < handles.size(); ++i) {
+    const std::string& name = descriptors[i].name;
+    if (name == keys::kDefaultCfName) {
+      registry_cf_ = handles[i];
+    } else if (name == keys::kRaftCfName) {
+      raft_cf_ = handles[i];
+    } else if (std::optional<keys::CfName> parsed = keys::ParseStateMachineCfName(name)) {
+      unclaimed_[parsed->generation] = {parsed->partition_id, handles[i]};
+    } else {
+      other_cfs_.push_back(handles[i]);
+    }
+  }
+  RKV_CHECK(registry_cf_ != nullptr);
+  RKV_CHECK(raft_cf_ != nullptr);
+  return LoadRegistry();
+}
+
+absl::Status Engine::LoadRegistry() {
+  absl::MutexLock lock(&mu_);
+  if (!unclaimed_.empty()) next_generation_ = unclaimed_.rbegin()->first + 1;
+
+  struct Record {
+    std::optional<uint64_t> active;
+    std::optional<uint64_t> pending;
+    uint64_t pending_index = 0;
+  };
+  std::map<uint64_t, Record> records;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), registry_cf_));
+    for (it->Seek(ToSlice(keys::kRegistryPrefix)); it->Valid(); it->Next()) {
+      absl::string_view raw_key = ToView(it->key());
+      if (raw_key.substr(0, 1) != keys::kRegistryPrefix) break;
+      std::optional<keys::RegistryKey> key = keys::ParseRegistryKey(raw_key);
+      if (!key) {
+        return absl::DataLossError(
+            absl::StrCat("the partition registry holds a malformed key of ", raw_key.size(),
+                         " bytes"));
+      }
+      absl::string_view value = ToView(it->value());
+      Record& record = records[key->partition_id];
+      if (!key->pending && value.size() == 8) {
+        record.active = GetBigEndian64(value.data());
+      } else if (key->pending && value.size() == 16) {
+        record.pending = GetBigEndian64(value.data());
+        record.pending_index = GetBigEndian64(value.data() + 8);
+      } else {
+        return absl::DataLossError(absl::StrCat("the registry entry of partition ",
+                                                key->partition_id, " is corrupt: ", value.size(),
+                                                " bytes"));
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading the partition registry");
+  }
+
+  auto take = [&](uint64_t partition_id, uint64_t generation,
+                  absl::string_view role) -> absl::StatusOr<std::shared_ptr<const PartitionCf>> {
+    auto found = unclaimed_.find(generation);
+    if (found == unclaimed_.end() || found->second.first != partition_id) {
+      return absl::DataLossError(absl::StrCat(
+          "partition ", partition_id, ": the registry names ", role, " column family ",
+          keys::StateMachineCfName(partition_id, generation), ", which does not exist"));
+    }
+    std::shared_ptr<const PartitionCf> cf = Share(partition_id, generation, found->second.second);
+    unclaimed_.erase(found);
+    return cf;
+  };
+
+  for (const auto& [partition_id, record] : records) {
+    Slot slot;
+    if (!record.active) {
+      return absl::DataLossError(absl::StrCat(
+          "partition ", partition_id, ": the registry has a pending generation but no active one"));
+    }
+    absl::StatusOr<std::shared_ptr<const PartitionCf>> active =
+        take(partition_id, *record.active, "active");
+    if (!active.ok()) return active.status();
+    slot.active = *std::move(active);
+    if (record.pending) {
+      absl::StatusOr<std::shared_ptr<const PartitionCf>> pending =
+          take(partition_id, *record.pending, "pending");
+      if (!pending.ok()) return pending.status();
+      slot.pending = *std::move(pending);
+      slot.pending_index = record.pending_index;
+    }
+    partitions_[partition_id] = std::move(slot);
+  }
+
+  // What a crash interrupted: step 2 of a snapshot switch.
+  for (auto& [partition_id, slot] : partitions_) {
+    if (slot.pending == nullptr) continue;
+    absl::StatusOr<StateMachineMeta> meta =
+        LoadStateMachineMeta(db_, slot.active->handle, nullptr, partition_id);
+    if (!meta.ok()) return meta.status();
+    bool activated = false;
+    if (absl::Status s = ActivateLocked(partition_id, &slot, meta->applied_index, &activated);
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  // Orphans: staged and never committed, or replaced before a crash.
+  for (auto& [generation, claim] : unclaimed_) {
+    rocksdb::ColumnFamilyHandle* handle = claim.second;
+    rocksdb::Status s = db_->DropColumnFamily(handle);
+    if (!s.ok()) {
+      failed_drops_.fetch_add(1);
+      // Kept open (and tried again at the next Open); never used.
+      other_cfs_.push_back(handle);
+      continue;
+    }
+    RKV_CHECK_OK(FromRocks(db_->DestroyColumnFamilyHandle(handle), "releasing an orphan"));
+  }
+  unclaimed_.clear();
+  return absl::OkStatus();
+}
+
+Engine::~Engine() {
+  {
+    absl::MutexLock lock(&mu_);
+    partitions_.clear();
+  }
+  RKV_CHECK_MSG(live_cfs_.load() == 0,
+                "a StateMachine, SnapshotReader or StagedSnapshot outlived its Engine");
+  if (db_ == nullptr) return;
+  // Left unclaimed when Open failed half-way.
+  for (auto& [generation, claim] : unclaimed_) db_->DestroyColumnFamilyHandle(claim.second);
+  for (rocksdb::ColumnFamilyHandle* handle : other_cfs_) db_->DestroyColumnFamilyHandle(handle);
+  if (raft_cf_ != nullptr) db_->DestroyColumnFamilyHandle(raft_cf_);
+  if (registry_cf_ != nullptr) db_->DestroyColumnFamilyHandle(registry_cf_);
+  // Close() waits for background work; its status only reports what the
+  // next Open will recover from the WAL anyway.
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+std::shared_ptr<const PartitionCf> Engine::Share(uint64_t partition_id, uint64_t generation,
+                                                 rocksdb::ColumnFamilyHandle* handle) {
+  live_cfs_.fetch_add(1);
+  auto* cf = new PartitionCf{.partition_id = partition_id, .generation = generation,
+                             .handle = handle};
+  return std::shared_ptr<const PartitionCf>(cf, [this](const PartitionCf* released) {
+    RKV_CHECK_OK(FromRocks(db_->DestroyColumnFamilyHandle(released->handle),
+                           "releasing a column family handle"));
+    delete released;
+    live_cfs_.fetch_sub(1);
+  });
+}
+
+std::vector<uint64_t> Engine::PartitionIds() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<uint64_t> ids;
+  ids.reserve(partitions_.size());
+  for (const auto& [partition_id, slot] : partitions_) ids.push_back(partition_id);
+  return ids;
+}
+
+bool Engine::HasPartition(uint64_t partition_id) const {
+  absl::MutexLock lock(&mu_);
+  return partitions_.contains(partition_id);
+}
+
+absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::NewCf(uint64_t partition_id) {
+  uint64_t generation = next_generation_++;
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(
+      rocksdb::ColumnFamilyOptions(*partition_options_),
+      keys::StateMachineCfName(partition_id, generation), &handle);
+  if (!s.ok()) {
+    return FromRocks(s, absl::StrCat("creating column family ",
+                                     keys::StateMachineCfName(partition_id, generation)));
+  }
+  return Share(partition_id, generation, handle);
+}
+
+absl::Status Engine::CreatePartition(uint64_t partition_id, const raft::ConfState& conf_state) {
+  absl::MutexLock lock(&mu_);
+  if (partitions_.contains(partition_id)) {
+    return absl::AlreadyExistsError(absl::StrCat("partition ", partition_id, " already exists"));
+  }
+  if (partitions_.size() >= options_.max_partitions) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot create partition ", partition_id, ": this node hosts ",
+                     partitions_.size(), " partitions; the limit is ", options_.max_partitions));
+  }
+  absl::StatusOr<std::shared_ptr<const PartitionCf>> cf = NewCf(partition_id);
+  if (!cf.ok()) return cf.status();
+  rocksdb::WriteBatch batch;
+  auto active_key = keys::ActiveCfKey(partition_id);
+  RKV_CHECK_OK(FromRocks(batch.Put(registry_cf_, ToSlice(active_key.view()),
+                                   EncodeGeneration((*cf)->generation)),
+                         "batching"));
+  RKV_CHECK_OK(FromRocks(
+      batch.Put((*cf)->handle, ToSlice(keys::kConfStateKey), EncodeConfStateRecord(conf_state)),
+      "batching"));
+  if (absl::Status s = Write(&batch, /*sync=*/true,
+                             absl::StrCat("creating partition ", partition_id));
+      !s.ok()) {
+    DropCf(*cf);
+    return s;
+  }
+  partitions_[partition_id] = Slot{.active = *std::move(cf), .pending = nullptr, .pending_index = 0};
+  return absl::OkStatus();
+}
+
+absl::Status Engine::DropPartition(uint64_t partition_id) {
+  absl::MutexLock lock(&mu_);
+  auto found = partitions_.find(partition_id);
+  if (found == partitions_.end()) {
+    return absl::NotFoundError(absl::StrCat("partition ", partition_id, " does not exist"));
+  }
+  rocksdb::WriteBatch batch;
+  auto active_key = keys::ActiveCfKey(partition_id);
+  auto pending_key = keys::PendingCfKey(partition_id);
+  auto log_begin = keys::PartitionLogBegin(partition_id);
+  auto log_end = keys::PartitionLogEnd(partition_id);
+  RKV_CHECK_OK(FromRocks(batch.Delete(registry_cf_, ToSlice(active_key.view())), "batching"));
+  RKV_CHECK_OK(FromRocks(batch.Delete(registry_cf_, ToSlice(pending_key.view())), "batching"));
+  RKV_CHECK_OK(
+      FromRocks(batch.DeleteRange(raft_cf_, ToSlice(log_begin.view()), ToSlice(log_end.view())), "batching"));
+  if (absl::Status s = Write(&batch, /*sync=*/true,
+                             absl::StrCat("dropping partition ", partition_id));
+      !s.ok()) {
+    return s;
+  }
+  DropCf(found->second.active);
+  if (found->second.pending != nullptr) DropCf(found->second.pending);
+  partitions_.erase(found);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::ActiveCf(uint64_t partition_id) const {
+  absl::MutexLock lock(&mu_);
+  auto found = partitions_.find(partition_id);
+  if (found == partitions_.end()) {
+    return absl::NotFoundError(absl::StrCat("partition ", partition_id, " does not exist"));
+  }
+  return found->second.active;
+}
+
+absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::NewestCf(uint64_t partition_id) const {
+  absl::MutexLock lock(&mu_);
+  auto found = partitions_.find(partition_id);
+  if (found == partitions_.end()) {
+    return absl::NotFoundError(absl::StrCat("partition ", partition_id, " does not exist"));
+  }
+  return found->second.pending != nullptr ? found->second.pending : found->second.active;
+}
+
+std::optional<uint64_t> Engine::PendingSnapshotIndex(uint64_t partition_id) const {
+  absl::MutexLock lock(&mu_);
+  auto found = partitions_.find(partition_id);
+  if (found == partitions_.end() || found->second.pending == nullptr) return std::nullopt;
+  return found->second.pending_index;
+}
+
+absl::Status Engine::Write(rocksdb::WriteBatch* batch, bool sync, absl::string_view what) {
+  rocksdb::WriteOptions write;
+  write.sync = sync;
+  if (sync) synced_writes_.fetch_add(1);
+  return FromRocks(db_->Write(write, batch), what);
+}
+
+absl::Status Engine::WriteWithSwitches(rocksdb::WriteBatch* batch,
+                                       const std::vector<PendingSwitch>& switches) {
+  if (switches.empty()) return Write(batch, /*sync=*/true, "committing a log batch");
+  absl::MutexLock lock(&mu_);
+  for (const PendingSwitch& pending : switches) {
+    uint64_t partition_id = pending.cf->partition_id;
+    if (!partitions_.contains(partition_id)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot install a snapshot into partition ", partition_id, ": it was dropped"));
+    }
+    auto key = keys::PendingCfKey(partition_id);
+    RKV_CHECK_OK(FromRocks(
+        batch->Put(registry_cf_, ToSlice(key.view()),
+                   EncodePending(pending.cf->generation, pending.snapshot_index)),
+        "batching"));
+  }
+  if (absl::Status s = Write(batch, /*sync=*/true, "committing a log batch with a snapshot");
+      !s.ok()) {
+    return s;
+  }
+  for (const PendingSwitch& pending : switches) {
+    Slot& slot = partitions_[pending.cf->partition_id];
+    if (slot.pending != nullptr) DropCf(slot.pending);
+    slot.pending = pending.cf;
+    slot.pending_index = pending.snapshot_index;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Engine::MaybeActivatePending(uint64_t partition_id,
+                                                  uint64_t applied_index) {
+  absl::MutexLock lock(&mu_);
+  auto found = partitions_.find(partition_id);
+  if (found == partitions_.end()) {
+    return absl::NotFoundError(absl::StrCat("partition ", partition_id, " does not exist"));
+  }
+  bool activated = false;
+  if (absl::Status s = ActivateLocked(partition_id, &found->second, applied_index, &activated);
+      !s.ok()) {
+    return s;
+  }
+  return activated;
+}
+
+absl::Status Engine::ActivateLocked(uint64_t partition_id, Slot* slot, uint64_t applied_index,
+                                    bool* activated) {
+  *activated = false;
+  if (slot->pending == nullptr) return absl::OkStatus();
+  // Equal: the same state (Raft state-machine safety); switching is harmless.
+  bool take = slot->pending_index >= applied_index;
+  rocksdb::WriteBatch batch;
+  auto active_key = keys::ActiveCfKey(partition_id);
+  auto pending_key = keys::PendingCfKey(partition_id);
+  if (take) {
+    RKV_CHECK_OK(FromRocks(
+        batch.Put(registry_cf_, ToSlice(active_key.view()), EncodeGeneration(slot->pending->generation)),
+        "batching"));
+  }
+  RKV_CHECK_OK(FromRocks(batch.Delete(registry_cf_, ToSlice(pending_key.view())), "batching"));
+  if (absl::Status s = Write(&batch, /*sync=*/true,
+                             absl::StrCat("activating the snapshot of partition ", partition_id));
+      !s.ok()) {
+    return s;
+  }
+  if (take) {
+    DropCf(slot->active);
+    slot->active = std::move(slot->pending);
+    *activated = true;
+  } else {
+    DropCf(slot->pending);
+  }
+  slot->pending = nullptr;
+  slot->pending_index = 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::CreateStagingCf(
+    uint64_t partition_id) {
+  absl::MutexLock lock(&mu_);
+  return NewCf(partition_id);
+}
+
+void Engine::DiscardStagingCf(const std::shared_ptr<const PartitionCf>& cf) { DropCf(cf); }
+
+void Engine::DropCf(const std::shared_ptr<const PartitionCf>& cf) {
+  // The switch or removal that retired this column family is already durable;
+  // if the drop fails the column family is an orphan, dropped by the next Open.
+  if (!db_->DropColumnFamily(cf->handle).ok()) failed_drops_.fetch_add(1);
+}
+
+}  // namespace rkv::storage

@@ -1,0 +1,66 @@
+#include "storage/sm_meta.h"
+
+#include <rocksdb/db.h>
+
+#include "absl/strings/str_cat.h"
+#include "storage/checked_record.h"
+#include "storage/coding.h"
+#include "storage/keys.h"
+#include "storage/rocks_status.h"
+#include "storage/slice.h"
+
+namespace rkv::storage {
+
+std::string EncodeAppliedRecord(uint64_t applied_index, uint64_t applied_term) {
+  std::string payload(16, '\0');
+  PutLittleEndian64(applied_index, payload.data());
+  PutLittleEndian64(applied_term, payload.data() + 8);
+  return EncodeChecked(keys::kAppliedKey, payload);
+}
+
+std::string EncodeConfStateRecord(const raft::ConfState& conf_state) {
+  return EncodeChecked(keys::kConfStateKey, conf_state.SerializeAsString());
+}
+
+absl::StatusOr<StateMachineMeta> LoadStateMachineMeta(rocksdb::DB* db,
+                                                      rocksdb::ColumnFamilyHandle* cf,
+                                                      const rocksdb::Snapshot* snapshot,
+                                                      uint64_t partition_id) {
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot;
+  StateMachineMeta meta;
+
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db->Get(read, cf, ToSlice(keys::kAppliedKey),
+                              &value);
+  std::string what = absl::StrCat("partition ", partition_id, " applied index record");
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, absl::StrCat("reading ", what));
+  if (s.ok()) {
+    absl::StatusOr<absl::string_view> payload =
+        OpenChecked(keys::kAppliedKey, ToView(value), what);
+    if (!payload.ok()) return payload.status();
+    if (payload->size() != 16) {
+      return absl::DataLossError(
+          absl::StrCat(what, " is corrupt: ", payload->size(), " bytes instead of 16"));
+    }
+    meta.applied_index = GetLittleEndian64(payload->data());
+    meta.applied_term = GetLittleEndian64(payload->data() + 8);
+  }
+
+  value.Reset();
+  s = db->Get(read, cf, ToSlice(keys::kConfStateKey),
+              &value);
+  what = absl::StrCat("partition ", partition_id, " conf state record");
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, absl::StrCat("reading ", what));
+  if (s.ok()) {
+    absl::StatusOr<absl::string_view> payload =
+        OpenChecked(keys::kConfStateKey, ToView(value), what);
+    if (!payload.ok()) return payload.status();
+    if (!meta.conf_state.ParseFromArray(payload->data(), static_cast<int>(payload->size()))) {
+      return absl::DataLossError(absl::StrCat(what, " is corrupt: it does not parse"));
+    }
+  }
+  return meta;
+}
+
+}  // namespace rkv::storage
