@@ -1,0 +1,235 @@
+// The node's RocksDB: options, the partition registry, column-family
+// lifetimes across restarts, and the RocksDB status mapping.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/status.h>
+#include <rocksdb/write_batch.h>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "storage/engine.h"
+#include "storage/keys.h"
+#include "storage/log_batch.h"
+#include "storage/rocks_options.h"
+#include "storage/rocks_status.h"
+#include "storage/slice.h"
+#include "tests/storage/storage_test_util.h"
+#include "tests/util/temp_dir.h"
+
+namespace rkv::storage {
+namespace {
+
+using ::rkv::storage::testing::MakeEntries;
+using ::rkv::storage::testing::MakeHardState;
+using ::rkv::storage::testing::OpenEngine;
+using ::rkv::storage::testing::TestEngineOptions;
+using ::rkv::storage::testing::Voters;
+using ::rkv::testing::TempDir;
+
+std::vector<std::string> ColumnFamilies(const std::string& dir) {
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir + "/db", &names);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(EngineTest, DebianRocksDbHasTheChosenCompressions) {
+  // The issue asks for LZ4 and ZSTD; Debian's build has both, so the options
+  // never fall back.
+  EXPECT_EQ(StrongCompression(), rocksdb::kZSTD);
+  EXPECT_EQ(FastCompression(), rocksdb::kLZ4Compression);
+}
+
+TEST(EngineTest, OptionsAreValidated) {
+  struct Case {
+    const char* name;
+    void (*mutate)(EngineOptions*);
+    const char* message;
+  };
+  const Case cases[] = {
+      {"empty dir", [](EngineOptions* o) { o->dir = ""; }, "dir is empty"},
+      {"tiny cache", [](EngineOptions* o) { o->block_cache_bytes = 1024; }, "block_cache_bytes"},
+      {"memtables over cache",
+       [](EngineOptions* o) { o->memtable_budget_bytes = o->block_cache_bytes; },
+       "memtable_budget_bytes"},
+      {"no jobs", [](EngineOptions* o) { o->background_jobs = 0; }, "background_jobs"},
+      {"no partitions", [](EngineOptions* o) { o->max_partitions = 0; }, "max_partitions"},
+  };
+  for (const Case& c : cases) {
+    EngineOptions options = TestEngineOptions("/tmp/unused");
+    c.mutate(&options);
+    absl::Status s = options.Validate();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_NE(s.message().find(c.message), absl::string_view::npos) << c.name << ": " << s;
+  }
+  EXPECT_TRUE(TestEngineOptions("/tmp/unused").Validate().ok());
+  EXPECT_TRUE(EngineOptions{.dir = "/tmp/x"}.Validate().ok());
+}
+
+TEST(EngineTest, PartitionsSurviveRestart) {
+  TempDir dir;
+  {
+    auto engine = OpenEngine(dir.path());
+    ASSERT_NE(engine, nullptr);
+    EXPECT_TRUE(engine->PartitionIds().empty());
+    ASSERT_TRUE(engine->CreatePartition(7, Voters({1, 2, 3})).ok());
+    ASSERT_TRUE(engine->CreatePartition(3, Voters({1})).ok());
+    absl::Status again = engine->CreatePartition(7, Voters({1}));
+    EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_NE(again.message().find("partition 7"), absl::string_view::npos);
+  }
+  auto engine = OpenEngine(dir.path());
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->PartitionIds(), (std::vector<uint64_t>{3, 7}));
+  EXPECT_TRUE(engine->HasPartition(7));
+  EXPECT_FALSE(engine->HasPartition(8));
+  EXPECT_EQ(engine->ActiveCf(8).status().code(), absl::StatusCode::kNotFound);
+  // The bootstrap membership is what the raft log reports at start.
+  auto log = RaftLogStore::Open(engine.get(), 7, LogLimits());
+  ASSERT_TRUE(log.ok());
+  auto initial = (*log)->LoadInitialState();
+  ASSERT_TRUE(initial.ok());
+  EXPECT_EQ(initial->conf_state.voters_size(), 3);
+}
+
+TEST(EngineTest, PartitionLimitIsEnforced) {
+  TempDir dir;
+  EngineOptions options = TestEngineOptions(dir.path());
+  options.max_partitions = 2;
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok());
+  ASSERT_TRUE((*engine)->CreatePartition(1, {}).ok());
+  ASSERT_TRUE((*engine)->CreatePartition(2, {}).ok());
+  absl::Status s = (*engine)->CreatePartition(3, {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("the limit is 2"), absl::string_view::npos) << s;
+}
+
+TEST(EngineTest, DropPartitionRemovesItsColumnFamilyAndLog) {
+  TempDir dir;
+  {
+    auto engine = OpenEngine(dir.path());
+    ASSERT_TRUE(engine->CreatePartition(1, Voters({1})).ok());
+    ASSERT_TRUE(engine->CreatePartition(2, Voters({1})).ok());
+    auto log1 = RaftLogStore::Open(engine.get(), 1, LogLimits());
+    auto log2 = RaftLogStore::Open(engine.get(), 2, LogLimits());
+    LogBatch batch(engine.get(), LogLimits());
+    ASSERT_TRUE(batch.Append(log1->get(), MakeEntries(1, 11, 1)).ok());
+    ASSERT_TRUE(batch.SetHardState(log1->get(), MakeHardState(1, 1, 5)).ok());
+    ASSERT_TRUE(batch.Append(log2->get(), MakeEntries(1, 4, 1)).ok());
+    ASSERT_TRUE(batch.SetHardState(log2->get(), MakeHardState(1, 1, 0)).ok());
+    absl::Status committed = batch.Commit();
+    ASSERT_TRUE(committed.ok()) << committed;
+    ASSERT_TRUE(engine->DropPartition(1).ok());
+    EXPECT_EQ(engine->DropPartition(1).code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(engine->PartitionIds(), std::vector<uint64_t>{2});
+  }
+  EXPECT_EQ(ColumnFamilies(dir.path()),
+            (std::vector<std::string>{"default", "raft", "sm-2-2"}));
+  auto engine = OpenEngine(dir.path());
+  // Partition 1's log is gone; re-creating it starts empty.
+  ASSERT_TRUE(engine->CreatePartition(1, Voters({1})).ok());
+  auto log1 = RaftLogStore::Open(engine.get(), 1, LogLimits());
+  ASSERT_TRUE(log1.ok());
+  EXPECT_EQ((*log1)->LastIndex(), 0u);
+  EXPECT_EQ((*log1)->hard_state().commit(), 0u);
+  auto log2 = RaftLogStore::Open(engine.get(), 2, LogLimits());
+  ASSERT_TRUE(log2.ok());
+  EXPECT_EQ((*log2)->LastIndex(), 3u);
+}
+
+TEST(EngineTest, OrphanColumnFamiliesAreDroppedAtOpen) {
+  // A staged snapshot that a crash kept from being committed leaves a column
+  // family no registry entry names.
+  TempDir dir;
+  {
+    auto engine = OpenEngine(dir.path());
+    ASSERT_TRUE(engine->CreatePartition(4, Voters({1})).ok());
+    auto staged = engine->CreateStagingCf(4);
+    ASSERT_TRUE(staged.ok());
+    EXPECT_EQ((*staged)->generation, 2u);
+    // Leak it as a crash would: the engine closes with the family in place.
+    staged->reset();
+  }
+  EXPECT_EQ(ColumnFamilies(dir.path()),
+            (std::vector<std::string>{"default", "raft", "sm-4-1", "sm-4-2"}));
+  {
+    auto engine = OpenEngine(dir.path());
+    ASSERT_NE(engine, nullptr);
+    // Generations are never reused, even those of dropped orphans.
+    auto next = engine->CreateStagingCf(4);
+    ASSERT_TRUE(next.ok());
+    EXPECT_EQ((*next)->generation, 3u);
+    engine->DiscardStagingCf(*next);
+  }
+  EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-4-1"}));
+}
+
+TEST(EngineTest, RegistryNamingAMissingColumnFamilyIsDataLoss) {
+  TempDir dir;
+  {
+    auto engine = OpenEngine(dir.path());
+    ASSERT_TRUE(engine->CreatePartition(5, {}).ok());
+    // Point the registry at a generation that does not exist.
+    rocksdb::WriteBatch batch;
+    std::string generation(8, '\0');
+    generation[7] = 42;
+    ASSERT_TRUE(batch.Put(engine->registry_cf(), ToSlice(keys::ActiveCfKey(5).view()),
+                          generation)
+                    .ok());
+    ASSERT_TRUE(engine->Write(&batch, true, "test").ok());
+  }
+  auto engine = Engine::Open(TestEngineOptions(dir.path()));
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(engine.status().message().find("sm-5-42"), absl::string_view::npos)
+      << engine.status();
+}
+
+TEST(EngineTest, EveryWriteCountsItsSync) {
+  TempDir dir;
+  auto engine = OpenEngine(dir.path());
+  uint64_t before = engine->synced_write_count();
+  rocksdb::WriteBatch batch;
+  ASSERT_TRUE(batch.Put(engine->raft_cf(), "k", "v").ok());
+  ASSERT_TRUE(engine->Write(&batch, /*sync=*/false, "unsynced").ok());
+  EXPECT_EQ(engine->synced_write_count(), before);
+  ASSERT_TRUE(engine->Write(&batch, /*sync=*/true, "synced").ok());
+  EXPECT_EQ(engine->synced_write_count(), before + 1);
+}
+
+TEST(RocksStatusTest, CodesFollowWhatTheCallerShouldDo) {
+  struct Case {
+    rocksdb::Status in;
+    absl::StatusCode out;
+  };
+  const Case cases[] = {
+      {rocksdb::Status::OK(), absl::StatusCode::kOk},
+      {rocksdb::Status::Corruption("block checksum mismatch"), absl::StatusCode::kDataLoss},
+      {rocksdb::Status::NotFound(), absl::StatusCode::kNotFound},
+      {rocksdb::Status::InvalidArgument("x"), absl::StatusCode::kInvalidArgument},
+      {rocksdb::Status::Busy(), absl::StatusCode::kUnavailable},
+      {rocksdb::Status::TryAgain(), absl::StatusCode::kUnavailable},
+      {rocksdb::Status::ShutdownInProgress(), absl::StatusCode::kUnavailable},
+      {rocksdb::Status::TimedOut(), absl::StatusCode::kDeadlineExceeded},
+      {rocksdb::Status::NoSpace(), absl::StatusCode::kResourceExhausted},
+      {rocksdb::Status::IOError("disk"), absl::StatusCode::kInternal},
+      {rocksdb::Status::ColumnFamilyDropped(), absl::StatusCode::kFailedPrecondition},
+      {rocksdb::Status::NotSupported(), absl::StatusCode::kUnimplemented},
+  };
+  for (const Case& c : cases) {
+    absl::Status s = FromRocks(c.in, "reading partition 3 log entry 9");
+    EXPECT_EQ(s.code(), c.out) << c.in.ToString();
+    if (!s.ok()) {
+      EXPECT_TRUE(absl::StartsWith(s.message(), "reading partition 3 log entry 9: rocksdb: ")) << s;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rkv::storage
