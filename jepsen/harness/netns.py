@@ -1,0 +1,141 @@
+"""The test network: a bridge on the host and one network namespace per node,
+joined by a veth pair, in a private subnet (10.77.0.0/24 by default).
+
+Names all start with a fixed prefix so leftovers of an earlier run can be
+found (leftovers()) and removed (cleanup_all()). Every command is recorded so
+teardown undoes exactly what setup did. Needs root.
+"""
+import ipaddress
+import subprocess
+
+PREFIX = "rkvj"
+BRIDGE = "rkvjbr0"
+NFT_TABLE = "rkvj"
+
+
+def sh(*args, check=True, capture=False, ns=None):
+    cmd = list(args)
+    if ns is not None:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    r = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout if capture else r.returncode
+
+
+def ns_name(i):
+    return f"{PREFIX}n{i}"
+
+
+def leftovers():
+    """Namespaces and links of this suite that exist now."""
+    found = []
+    out = sh("ip", "netns", "list", capture=True, check=False) or ""
+    found += [f"netns {line.split()[0]}" for line in out.splitlines() if line.startswith(PREFIX)]
+    out = sh("ip", "-o", "link", "show", capture=True, check=False) or ""
+    for line in out.splitlines():
+        name = line.split(":")[1].strip().split("@")[0]
+        if name.startswith(PREFIX):
+            found.append(f"link {name}")
+    return found
+
+
+def cleanup_all():
+    """Removes every namespace and link named with the suite's prefix."""
+    for item in leftovers():
+        kind, name = item.split(" ", 1)
+        if kind == "netns":
+            sh("ip", "netns", "del", name, check=False)
+        else:
+            sh("ip", "link", "del", name, check=False)
+
+
+class Network:
+    def __init__(self, nodes, subnet="10.77.0.0/24"):
+        net = ipaddress.ip_network(subnet)
+        hosts = list(net.hosts())
+        self.n = nodes
+        self.prefixlen = net.prefixlen
+        self.host_ip = str(hosts[-1])                       # the bridge (clients, proxies)
+        self.ips = {i: str(hosts[i - 1]) for i in range(1, nodes + 1)}
+        # Source addresses the peer proxy uses for traffic from node i, so that
+        # partitions (which match on addresses) also cut proxied links.
+        self.proxy_ips = {i: str(hosts[100 + i - 1]) for i in range(1, nodes + 1)}
+        self.up = False
+
+    def setup(self):
+        sh("ip", "link", "add", BRIDGE, "type", "bridge")
+        self.up = True
+        sh("ip", "addr", "add", f"{self.host_ip}/{self.prefixlen}", "dev", BRIDGE)
+        for ip in self.proxy_ips.values():
+            sh("ip", "addr", "add", f"{ip}/{self.prefixlen}", "dev", BRIDGE)
+        sh("ip", "link", "set", BRIDGE, "up")
+        for i, ip in self.ips.items():
+            ns, veth = ns_name(i), f"{PREFIX}v{i}"
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            sh("ip", "link", "set", veth, "master", BRIDGE, "up")
+            sh("ip", "-n", ns, "addr", "add", f"{ip}/{self.prefixlen}", "dev", "eth0")
+            sh("ip", "-n", ns, "link", "set", "eth0", "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            # One nftables table per namespace holds every fault rule.
+            sh("nft", "add", "table", "inet", NFT_TABLE, ns=ns)
+            for chain in ("input", "output"):
+                sh("nft", "add", "chain", "inet", NFT_TABLE, chain,
+                   f"{{ type filter hook {chain} priority 0 ; policy accept ; }}", ns=ns)
+
+    def teardown(self):
+        for i in self.ips:
+            sh("ip", "netns", "del", ns_name(i), check=False)
+        sh("ip", "link", "del", BRIDGE, check=False)
+        self.up = False
+
+    # --- fault rules ------------------------------------------------------
+    def flush(self, i):
+        for chain in ("input", "output"):
+            sh("nft", "flush", "chain", "inet", NFT_TABLE, chain, ns=ns_name(i), check=False)
+
+    def heal(self):
+        for i in self.ips:
+            self.flush(i)
+
+    def addresses_of(self, j):
+        return [self.ips[j], self.proxy_ips[j]]
+
+    def block(self, i, j):
+        """Node i drops everything from and to node j (both directions are
+        cut on i's side; callers block symmetrically)."""
+        for addr in self.addresses_of(j):
+            sh("nft", "add", "rule", "inet", NFT_TABLE, "input", "ip", "saddr", addr, "drop", ns=ns_name(i))
+            sh("nft", "add", "rule", "inet", NFT_TABLE, "output", "ip", "daddr", addr, "drop", ns=ns_name(i))
+
+    def partition(self, groups):
+        """Cuts every link between nodes in different groups (lists of ids)."""
+        side = {n: g for g, members in enumerate(groups) for n in members}
+        for i in self.ips:
+            for j in self.ips:
+                if i != j and side.get(i, -1 - i) != side.get(j, -1 - j):
+                    self.block(i, j)
+
+    def block_one_way(self, i, j):
+        """Node i stops hearing node j (i's input only)."""
+        for addr in self.addresses_of(j):
+            sh("nft", "add", "rule", "inet", NFT_TABLE, "input", "ip", "saddr", addr, "drop", ns=ns_name(i))
+
+    def cut_links(self, pairs):
+        for i, j in pairs:
+            self.block(i, j)
+            self.block(j, i)
+
+    def loss(self, i, percent):
+        """Node i drops `percent` of the packets it exchanges with the other
+        nodes and their proxy addresses (nftables numgen; this kernel has no
+        tc netem). Client traffic from the host is left alone."""
+        peers = [a for j in self.ips if j != i for a in self.addresses_of(j)]
+        peer_set = "{ " + ", ".join(peers) + " }"
+        for chain, field in (("input", "saddr"), ("output", "daddr")):
+            sh("nft", "add", "rule", "inet", NFT_TABLE, chain, "ip", field, peer_set,
+               "numgen", "random", "mod", "100", "<", str(int(percent)), "drop", ns=ns_name(i))
+
+    def rules(self, i):
+        return sh("nft", "list", "table", "inet", NFT_TABLE, ns=ns_name(i), capture=True, check=False)
