@@ -15,9 +15,8 @@
 // Thread-safe.
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 #ifdef RKV_TEST_KNOBS
 namespace rkv::server {
