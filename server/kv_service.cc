@@ -97,6 +97,16 @@ void Forward(const ServiceContext& ctx, grpc::CallbackServerContext* context,
         NotProposed(absl::StrCat("member ", to, " is unknown"), 0, 0, ""), context));
     return;
   }
+  // A connection known to be down sends nothing: the request is certainly
+  // not proposed, and the client may retry elsewhere at once.
+  if (!ctx.channels->Reachable(to)) {
+    reactor->Finish(ToGrpcStatus(
+        NotProposed(absl::StrCat("node ", ctx.node_id, " cannot reach node ", to,
+                                 ", which it believes leads the partition"),
+                    0, to, ctx.layout->ClientAddress(to)),
+        context));
+    return;
+  }
   auto client_context = std::make_shared<grpc::ClientContext>();
   client_context->set_deadline(absl::ToChronoTime(RequestDeadline(*context)));
   client_context->AddMetadata(kForwardedMetadata, "1");
@@ -159,6 +169,12 @@ v1::KV::Stub* MemberChannels::Kv(uint64_t member_id) {
     stub = v1::KV::NewStub(channel);
   }
   return stub.get();
+}
+
+bool MemberChannels::Reachable(uint64_t member_id) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<grpc::Channel> channel = Channel(member_id, false);
+  return channel != nullptr && channel->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_TRANSIENT_FAILURE;
 }
 
 rkv::internal::Peer::Stub* MemberChannels::Peer(uint64_t member_id) {

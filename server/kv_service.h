@@ -31,6 +31,9 @@ class MemberChannels final {
  public:
   explicit MemberChannels(const ClusterLayout& layout) : layout_(layout) {}
   v1::KV::Stub* Kv(uint64_t member_id);
+  // False when the connection to the member is known to be failing, so a
+  // request would not even be sent.
+  bool Reachable(uint64_t member_id);
   rkv::internal::Peer::Stub* Peer(uint64_t member_id);
 
  private:

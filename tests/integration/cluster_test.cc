@@ -65,8 +65,11 @@ class ClusterTest : public ::testing::Test {
     return s;
   }
 
-  // Writes, retrying only what the server says was never proposed, through
-  // each running node in turn; returns the final status.
+  // Writes through each running node in turn until one acknowledges. A
+  // request the server says was never proposed is retried; so is one whose
+  // outcome is unknown (UNAVAILABLE or DEADLINE_EXCEEDED), which only these
+  // tests may do: they write the same value again, so a duplicate changes
+  // nothing they check. Anything else ends the attempt.
   grpc::Status PutSafely(const std::string& key, const std::string& value) {
     grpc::Status s;
     for (int attempt = 0; attempt < 60; ++attempt) {
@@ -74,7 +77,9 @@ class ClusterTest : public ::testing::Test {
         if (!cluster_.Running(id)) continue;
         bool not_proposed = false;
         s = Put(id, key, value, nullptr, &not_proposed);
-        if (s.ok() || !not_proposed) return s;
+        const bool retryable = not_proposed || s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                               s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+        if (s.ok() || !retryable) return s;
       }
       // Between rounds, let an election finish.
       WaitFor([] { return false; }, absl::Milliseconds(100));
@@ -280,20 +285,21 @@ TEST_F(ClusterTest, KilledLeaderIsReplacedAndAcknowledgedWritesSurvive) {
     ASSERT_TRUE(PutSafely(k, "after").ok()) << k;
     acknowledged[k] = "after";
   }
-  // The killed node restarts and catches up.
+  // The killed node restarts and catches up every partition it hosts.
   ASSERT_TRUE(cluster_.StartNode(leader));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto got = Get(leader, absl::StrCat(key, "-19"), /*serializable=*/true);
-        return got.ok() && got->has_value();
-      },
-      absl::Seconds(20)));
+  const absl::Time restarted = absl::Now();
   for (const auto& [k, v] : acknowledged) {
-    auto got = Get(leader, k, /*serializable=*/true);
-    ASSERT_TRUE(got.ok()) << got.status();
-    ASSERT_TRUE(got->has_value()) << k;
-    EXPECT_EQ(**got, v) << k;
+    absl::StatusOr<std::optional<std::string>> got;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          got = Get(leader, k, /*serializable=*/true);
+          return got.ok() && got->has_value() && **got == v;
+        },
+        absl::Seconds(20)))
+        << k << " on the restarted node: " << (got.ok() ? "absent or stale" : got.status().ToString());
   }
+  std::cout << "[ measured ] the restarted node caught up in "
+            << absl::ToInt64Milliseconds(absl::Now() - restarted) << " ms\n";
 }
 
 // Restarting the whole cluster (SIGKILL, so nothing is flushed on the way
