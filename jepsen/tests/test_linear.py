@@ -74,6 +74,12 @@ class HandWritten(unittest.TestCase):
         self.assertIs(verdict([W(1, 0, 1), W(2, 2, None, type_="info"), R(2, 5, 6), R(1, 7, 8)]), False)
         self.assertIs(verdict([W(1, 0, 1), W(2, 2, None, type_="info"), R(1, 3, 4), R(2, 5, 6)]), True)
 
+    def test_unobserved_info_write_can_explain_failed_compare(self):
+        # Found by a pause run: an info write that nobody read is still what a
+        # later failed CAS may have seen.
+        self.assertIs(verdict([W(415, 0, 1), W(417, 2, None, type_="info"), CAS(415, 420, False, 5, 6)]), True)
+        self.assertIs(verdict([W(415, 0, 1), CAS(415, 420, False, 5, 6)]), False)
+
     def test_info_read_is_dropped(self):
         self.assertIs(verdict([W(1, 0, 1), R(7, 2, None, type_="info")]), True)
 

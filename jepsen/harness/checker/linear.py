@@ -50,6 +50,11 @@ def prepare(ops):
             seen = op["value"][0]
         if seen is not None and (seen not in observers or op["ret"] < observers[seen]):
             observers[seen] = op["ret"]
+    # A CAS whose compare failed saw "some other value": an unobserved info
+    # write may be what it saw, so such writes stay (open-ended) when a
+    # failed compare returned after they began.
+    failed_cas_rets = [op["ret"] for op in ops if op["type"] == "ok" and op["f"] == "cas" and not op["result"]]
+    last_failed_cas = max(failed_cas_rets, default=float("-inf"))
     out = []
     for op in ops:
         t = op["type"]
@@ -60,11 +65,16 @@ def prepare(ops):
             if op["f"] == "read":
                 continue
             v = written_value(op)
-            if v not in observers:
+            if v in observers:
+                ret = max(observers[v], op["call"] + 1)
+                if op["f"] == "cas":
+                    result = True
+            elif last_failed_cas > op["call"]:
+                ret = float("inf")  # may have happened at any time after its call, or never
+                if op["f"] == "cas":
+                    result = None
+            else:
                 continue
-            ret = max(observers[v], op["call"] + 1)
-            if op["f"] == "cas":
-                result = True
         out.append(Op(len(out), op["f"], op["value"], result, op["call"], ret, op))
     return out
 
@@ -77,6 +87,8 @@ def step(state, op):
     if f == "write":
         return True, op.value
     expected, new = op.value
+    if op.result is None:  # an info CAS nobody observed: it swapped if it could
+        return True, new if state == expected else state
     if op.result:
         return state == expected, new
     return state != expected, state
