@@ -8,8 +8,9 @@ Per-key decomposition (P-compositionality), then for each key:
     state), as Porcupine does, within step and time budgets. Past a budget
     the key's verdict is UNKNOWN (which fails the run).
 Info (indeterminate) operations: info reads are dropped; an info write or CAS
-whose value nobody observed is dropped (it cannot explain anything); an
-observed one must have happened, and ends at its first observer's return.
+whose value nobody observed is dropped, together with the failed compares it
+could explain (see prepare()); an observed one must have happened, and ends
+at its first observer's return.
 
 Operations are dicts from history.pair(): f in read/write/cas, value (write:
 v; cas: [expected, new]), result (read: v or None; cas: bool swapped),
@@ -50,31 +51,31 @@ def prepare(ops):
             seen = op["value"][0]
         if seen is not None and (seen not in observers or op["ret"] < observers[seen]):
             observers[seen] = op["ret"]
-    # A CAS whose compare failed saw "some other value": an unobserved info
-    # write may be what it saw, so such writes stay (open-ended) when a
-    # failed compare returned after they began.
-    failed_cas_rets = [op["ret"] for op in ops if op["type"] == "ok" and op["f"] == "cas" and not op["result"]]
-    last_failed_cas = max(failed_cas_rets, default=float("-inf"))
+    # A CAS whose compare failed saw "some other value", and an unobserved
+    # info write may be what it saw. Keeping such writes open-ended makes the
+    # search exponential, so instead a failed compare that returned after an
+    # unobserved info write began is dropped: weaker (never a false alarm),
+    # and the unobserved write can then be dropped as well.
+    unobserved_calls = [op["call"] for op in ops
+                        if op["type"] == "info" and op["f"] != "read" and written_value(op) not in observers]
+    first_unobserved = min(unobserved_calls, default=float("inf"))
     out = []
     for op in ops:
         t = op["type"]
         if t == "fail":
             continue
         ret, result = op["ret"], op["result"]
+        if t == "ok" and op["f"] == "cas" and not result and ret > first_unobserved:
+            continue
         if t == "info":
             if op["f"] == "read":
                 continue
             v = written_value(op)
-            if v in observers:
-                ret = max(observers[v], op["call"] + 1)
-                if op["f"] == "cas":
-                    result = True
-            elif last_failed_cas > op["call"]:
-                ret = float("inf")  # may have happened at any time after its call, or never
-                if op["f"] == "cas":
-                    result = None
-            else:
+            if v not in observers:
                 continue
+            ret = max(observers[v], op["call"] + 1)
+            if op["f"] == "cas":
+                result = True
         out.append(Op(len(out), op["f"], op["value"], result, op["call"], ret, op))
     return out
 
@@ -87,8 +88,6 @@ def step(state, op):
     if f == "write":
         return True, op.value
     expected, new = op.value
-    if op.result is None:  # an info CAS nobody observed: it swapped if it could
-        return True, new if state == expected else state
     if op.result:
         return state == expected, new
     return state != expected, state
