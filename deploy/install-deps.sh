@@ -8,7 +8,7 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   librocksdb-dev libabsl-dev libspdlog-dev prometheus-cpp-dev libcivetweb-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-  python3-grpcio python3-protobuf
+  python3-grpcio python3-protobuf prometheus
 )
 
 missing=()

@@ -45,6 +45,7 @@ class LocalCluster final {
 
   std::vector<uint64_t> ids() const;
   const std::string& ClientAddress(uint64_t id) const { return nodes_.at(id).client; }
+  const std::string& MetricsAddress(uint64_t id) const { return nodes_.at(id).metrics; }
   v1::KV::Stub& Kv(uint64_t id);
   v1::Cluster::Stub& Cluster(uint64_t id);
 
