@@ -7,6 +7,7 @@ teardown undoes exactly what setup did. Needs root.
 """
 import ipaddress
 import subprocess
+import time
 
 PREFIX = "rkvj"
 BRIDGE = "rkvjbr0"
@@ -84,11 +85,17 @@ class Network:
                 sh("nft", "add", "chain", "inet", NFT_TABLE, chain,
                    f"{{ type filter hook {chain} priority 0 ; policy accept ; }}", ns=ns)
 
-    def teardown(self):
+    def teardown(self, wait_s=10.0):
+        """Deletes the veths, namespaces and bridge, and waits until the
+        kernel has really removed them (namespace deletion is lazy)."""
         for i in self.ips:
+            sh("ip", "link", "del", f"{PREFIX}v{i}", check=False)
             sh("ip", "netns", "del", ns_name(i), check=False)
         sh("ip", "link", "del", BRIDGE, check=False)
         self.up = False
+        deadline = time.monotonic() + wait_s
+        while leftovers() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     # --- fault rules ------------------------------------------------------
     def flush(self, i):
