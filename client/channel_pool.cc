@@ -22,6 +22,7 @@ std::vector<std::unique_ptr<Connection>> ChannelPool::MakeConnections(
     // (by default channels with equal arguments share one).
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("rkv.connection_index", i);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     args.SetMaxReceiveMessageSize(config_.max_receive_message_bytes);
     const int max_backoff_ms =
         static_cast<int>(absl::ToInt64Milliseconds(config_.max_reconnect_backoff));

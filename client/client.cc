@@ -64,10 +64,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const Options& options) 
   if (options.route_to_leader) {
     absl::Status status = core->RefreshNow(absl::Now() + options.dial_timeout);
     if (!status.ok()) {
-      return absl::Status(status.code(),
-                          absl::StrCat(status.message(),
-                                       " (to skip learning the cluster, connect without "
-                                       "route_to_leader / pass --no-routing)"));
+      return absl::Status(status.code(), absl::StrCat("learning the cluster: ", status.message()));
     }
   }
   return std::unique_ptr<Client>(new Client(std::move(core)));

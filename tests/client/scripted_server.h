@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "rkv/v1/cluster.grpc.pb.h"
 #include "rkv/v1/kv.grpc.pb.h"
+#include "rkv/v1/maintenance.grpc.pb.h"
 
 namespace rkv::client::testing {
 
@@ -56,13 +57,16 @@ inline Reply Status(grpc::StatusCode code) {
   return reply;
 }
 
-class ScriptedServer final : public v1::KV::Service, public v1::Cluster::Service {
+class ScriptedServer final : public v1::KV::Service,
+                             public v1::Cluster::Service,
+                             public v1::Maintenance::Service {
  public:
   ScriptedServer() {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(static_cast<v1::KV::Service*>(this));
     builder.RegisterService(static_cast<v1::Cluster::Service*>(this));
+    builder.RegisterService(static_cast<v1::Maintenance::Service*>(this));
     server_ = builder.BuildAndStart();
   }
   ~ScriptedServer() override { Stop(); }
@@ -90,6 +94,10 @@ class ScriptedServer final : public v1::KV::Service, public v1::Cluster::Service
   int calls() const {
     absl::MutexLock lock(&mu_);
     return calls_;
+  }
+  int echoes() const {
+    absl::MutexLock lock(&mu_);
+    return echoes_;
   }
   std::vector<std::string> keys() const {
     absl::MutexLock lock(&mu_);
@@ -124,6 +132,20 @@ class ScriptedServer final : public v1::KV::Service, public v1::Cluster::Service
     Reply reply = Next("txn");
     response->set_succeeded(reply.txn_succeeded);
     return Answer(context, reply);
+  }
+  grpc::Status Echo(grpc::ServerContext*, const v1::EchoRequest* request,
+                    v1::EchoResponse* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++echoes_;
+    }
+    response->set_payload(request->payload());
+    return grpc::Status::OK;
+  }
+  grpc::Status Health(grpc::ServerContext*, const v1::HealthRequest*,
+                      v1::HealthResponse* response) override {
+    response->set_healthy(true);
+    return grpc::Status::OK;
   }
   grpc::Status MemberList(grpc::ServerContext*, const v1::MemberListRequest*,
                           v1::MemberListResponse* response) override {
@@ -180,6 +202,7 @@ class ScriptedServer final : public v1::KV::Service, public v1::Cluster::Service
   mutable absl::Mutex mu_;
   std::deque<Reply> script_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int echoes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> keys_ ABSL_GUARDED_BY(mu_);
   v1::MemberListResponse members_ ABSL_GUARDED_BY(mu_);
   v1::PartitionListResponse partitions_ ABSL_GUARDED_BY(mu_);
