@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "CLI/CLI.hpp"
+#include "cli/bench_command.h"
 #include "cli/cluster_commands.h"
 #include "cli/command.h"
 #include "cli/kv_commands.h"
@@ -32,10 +33,11 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--routing", flags.routing,
                  "on: send each key to its partition's leader (learns the cluster first); "
-                 "off: any node forwards. Default: off");
+                 "off: any node forwards. Default: off, on for bench");
   CommandSet commands;
   AddKvCommands(app, commands);
   AddClusterCommands(app, commands);
+  AddBenchCommand(app, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
