@@ -6,6 +6,7 @@ found (leftovers()) and removed (cleanup_all()). Every command is recorded so
 teardown undoes exactly what setup did. Needs root.
 """
 import ipaddress
+import shutil
 import subprocess
 import time
 
@@ -28,9 +29,24 @@ def ns_name(i):
     return f"{PREFIX}n{i}"
 
 
+# Docker and the like load br_netfilter and set FORWARD's policy to DROP,
+# which also drops traffic bridged between our namespaces: one tagged ACCEPT
+# rule at the top of FORWARD lets the bridge's own traffic through.
+FORWARD_RULE = ["FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-m", "comment", "--comment", PREFIX, "-j", "ACCEPT"]
+
+
+def _iptables(*args, check=False):
+    if not shutil.which("iptables"):
+        return 1
+    return sh("iptables", *args, check=check)
+
+
 def leftovers():
-    """Namespaces and links of this suite that exist now."""
+    """Namespaces, links and host firewall rules of this suite that exist now."""
     found = []
+    if shutil.which("iptables"):
+        out = sh("iptables", "-S", "FORWARD", capture=True, check=False) or ""
+        found += [f"rule {line}" for line in out.splitlines() if f"--comment {PREFIX}" in line]
     out = sh("ip", "netns", "list", capture=True, check=False) or ""
     found += [f"netns {line.split()[0]}" for line in out.splitlines() if line.startswith(PREFIX)]
     out = sh("ip", "-o", "link", "show", capture=True, check=False) or ""
@@ -43,8 +59,12 @@ def leftovers():
 
 def cleanup_all():
     """Removes every namespace and link named with the suite's prefix."""
+    while _iptables("-C", *FORWARD_RULE) == 0:
+        _iptables("-D", *FORWARD_RULE)
     for item in leftovers():
         kind, name = item.split(" ", 1)
+        if kind == "rule":
+            continue
         if kind == "netns":
             sh("ip", "netns", "del", name, check=False)
         else:
@@ -71,6 +91,7 @@ class Network:
         for ip in self.proxy_ips.values():
             sh("ip", "addr", "add", f"{ip}/{self.prefixlen}", "dev", BRIDGE)
         sh("ip", "link", "set", BRIDGE, "up")
+        _iptables("-I", FORWARD_RULE[0], "1", *FORWARD_RULE[1:])
         for i, ip in self.ips.items():
             ns, veth = ns_name(i), f"{PREFIX}v{i}"
             sh("ip", "netns", "add", ns)
@@ -92,6 +113,8 @@ class Network:
             sh("ip", "link", "del", f"{PREFIX}v{i}", check=False)
             sh("ip", "netns", "del", ns_name(i), check=False)
         sh("ip", "link", "del", BRIDGE, check=False)
+        while _iptables("-C", *FORWARD_RULE) == 0:
+            _iptables("-D", *FORWARD_RULE)
         self.up = False
         deadline = time.monotonic() + wait_s
         while leftovers() and time.monotonic() < deadline:

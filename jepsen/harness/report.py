@@ -112,7 +112,8 @@ def plot(out_dir, paired, windows):
     ax1.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=7, ncol=4)
     ax1.set_ylabel("operations / s")
     ax1.set_title("throughput by outcome; shaded: fault windows")
-    ax2.set_yscale("log")
+    if any(op["type"] in colors and (op["ret"] or op.get("ret_time")) for op in paired):
+        ax2.set_yscale("log")
     ax2.set_ylabel("latency (ms)")
     ax2.set_xlabel("seconds since start")
     fig.tight_layout()
