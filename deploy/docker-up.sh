@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Starts the compose cluster (deploy/docker-compose.yml) on a Debian 12
+# machine that may have no Docker and no reachable image registry:
+#   1. installs docker.io and docker-compose from Debian if missing;
+#   2. starts dockerd if no engine answers (log: /var/log/rkv-dockerd.log);
+#   3. makes the base image (deploy/base-image.sh: pull, or debootstrap);
+#   4. builds rkv:latest and rkv-prometheus:latest and runs the cluster.
+#
+#   deploy/docker-up.sh          # start (or update) the cluster
+#   deploy/docker-up.sh down     # stop it, keep the volumes
+#   deploy/docker-up.sh purge    # stop it and delete the volumes
+#
+# COMPOSE_PROJECT_NAME (default rkv), BASE_IMAGE, RKV1_PORT..RKV3_PORT and
+# PROMETHEUS_PORT are passed on to docker-compose.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-rkv}
+export BASE_IMAGE=${BASE_IMAGE:-debian:bookworm-slim}
+log() { echo "docker-up: $*"; }
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "docker-up: need root or sudo" >&2; exit 1; }
+  sudo="sudo"
+fi
+
+# 1. Debian's packages: the engine (docker.io) and compose v1 (docker-compose).
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v docker >/dev/null || missing+=(docker.io)
+if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
+  missing+=(docker-compose)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+fi
+
+# Debian's docker-compose (v1) if present, else the v2 plugin.
+if command -v docker-compose >/dev/null; then
+  compose=(docker-compose)
+else
+  compose=(docker compose)
+fi
+compose+=(-f "$here/docker-compose.yml")
+
+# 2. An engine: use the running one, else start dockerd (no systemd needed).
+if ! $sudo docker info >/dev/null 2>&1; then
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    log "starting docker.service"
+    $sudo systemctl start docker
+  else
+    log "starting dockerd (log: /var/log/rkv-dockerd.log)"
+    $sudo sh -c 'nohup dockerd >>/var/log/rkv-dockerd.log 2>&1 & echo $! >/run/rkv-dockerd.pid'
+  fi
+  for _ in $(seq 1 60); do
+    $sudo docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  $sudo docker info >/dev/null 2>&1 || {
+    echo "docker-up: dockerd did not answer within 60 s; see /var/log/rkv-dockerd.log" >&2
+    exit 1
+  }
+fi
+
+case "${1:-up}" in
+  down) $sudo -E "${compose[@]}" down; exit 0 ;;
+  purge) $sudo -E "${compose[@]}" down -v; exit 0 ;;
+  up) ;;
+  *) echo "usage: $0 [up|down|purge]" >&2; exit 2 ;;
+esac
+
+# 3. The base image, 4. the images and the cluster.
+$sudo -E bash "$here/base-image.sh"
+log "building rkv:latest and rkv-prometheus:latest (the first build compiles rkv: minutes)"
+$sudo -E "${compose[@]}" build
+$sudo -E "${compose[@]}" up -d
+
+# Ready when every node's Docker health check (/healthz) passes and one
+# node answers for a leader of every partition.
+for _ in $(seq 1 90); do
+  healthy=0
+  for s in rkv1 rkv2 rkv3; do
+    id=$($sudo -E "${compose[@]}" ps -q "$s")
+    [ -n "$id" ] && [ "$($sudo docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null)" = healthy ] \
+      && healthy=$((healthy + 1))
+  done
+  if [ "$healthy" -eq 3 ] && id=$($sudo -E "${compose[@]}" ps -q rkv1) \
+      && $sudo docker exec "$id" rkvctl --endpoints rkv1:7001,rkv2:7001,rkv3:7001 cluster status >/dev/null 2>&1; then
+    cat <<TXT
+docker-up: rkv is running: 3 nodes, clients on 127.0.0.1:${RKV1_PORT:-7001},${RKV2_PORT:-7002},${RKV3_PORT:-7003}
+           Prometheus on http://127.0.0.1:${PROMETHEUS_PORT:-9090} (targets, alerts).
+  E=127.0.0.1:${RKV1_PORT:-7001},127.0.0.1:${RKV2_PORT:-7002},127.0.0.1:${RKV3_PORT:-7003}
+  build/bin/rkvctl --endpoints \$E put hello world        # from the host (after make build)
+  ${compose[*]} exec rkv1 rkvctl --endpoints rkv1:7001 get hello
+  ${compose[*]} stop rkv2 ; ${compose[*]} start rkv2
+Stop: $0 down (keeps the data) or $0 purge (deletes the volumes).
+TXT
+    exit 0
+  fi
+  sleep 2
+done
+echo "docker-up: the cluster was not healthy within 180 s; logs:" >&2
+$sudo -E "${compose[@]}" logs --tail 20 >&2
+exit 1
