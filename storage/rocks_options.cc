@@ -86,10 +86,15 @@ rocksdb::DBOptions MakeDbOptions(const EngineOptions& options, const SharedResou
   // RocksDB flushes such column families so WAL space and recovery time stay
   // bounded.
   db.max_total_wal_size = options.max_total_wal_bytes;
-  // After a crash, replay the WAL up to the first torn or corrupt record: the
-  // recovered state is a clean prefix of the writes. (kAbsoluteConsistency
-  // would refuse to open after the torn tail an unsynced write can leave.)
-  db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // After a crash, a torn last record (a write that was never synced, so
+  // never acknowledged) is dropped, as etcd's WAL does; a corrupt record
+  // anywhere before the tail makes Open fail with a corruption error.
+  // kPointInTimeRecovery would instead stop replay there and silently drop
+  // every synced record after it: acknowledged log entries and, worse, a
+  // persisted vote, which could let this node vote twice in one term. A node
+  // with a damaged log must refuse to start (found by the chaos suite's
+  // corrupt nemesis).
+  db.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // The driver's synced log writes and the apply worker's unsynced
   // state-machine writes come from different threads; pipelining lets one
   // group's memtable insert overlap the next group's WAL write.
