@@ -118,76 +118,72 @@ absl::Status Engine::OpenDatabase() {
   return LoadRegistry();
 }
 
+absl::StatusOr<std::map<uint64_t, Engine::RegistryRecord>> Engine::ReadRegistry() const {
+  std::map<uint64_t, RegistryRecord> records;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), registry_cf_));
+  for (it->Seek(ToSlice(keys::kRegistryPrefix)); it->Valid(); it->Next()) {
+    absl::string_view raw_key = ToView(it->key());
+    if (raw_key.substr(0, 1) != keys::kRegistryPrefix) break;
+    std::optional<keys::RegistryKey> key = keys::ParseRegistryKey(raw_key);
+    if (!key) {
+      return absl::DataLossError(absl::StrCat(
+          "the partition registry holds a malformed key of ", raw_key.size(), " bytes"));
+    }
+    absl::string_view value = ToView(it->value());
+    RegistryRecord& record = records[key->partition_id];
+    if (!key->pending && value.size() == 8) {
+      record.active = GetBigEndian64(value.data());
+    } else if (key->pending && value.size() == 16) {
+      record.pending = GetBigEndian64(value.data());
+      record.pending_index = GetBigEndian64(value.data() + 8);
+    } else {
+      return absl::DataLossError(absl::StrCat("the registry entry of partition ",
+                                              key->partition_id, " is corrupt: ", value.size(),
+                                              " bytes"));
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the partition registry");
+  return records;
+}
+
+absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::Claim(uint64_t partition_id,
+                                                                 uint64_t generation,
+                                                                 absl::string_view role) {
+  auto found = unclaimed_.find(generation);
+  if (found == unclaimed_.end() || found->second.first != partition_id) {
+    return absl::DataLossError(absl::StrCat(
+        "partition ", partition_id, ": the registry names ", role, " column family ",
+        keys::StateMachineCfName(partition_id, generation), ", which does not exist"));
+  }
+  std::shared_ptr<const PartitionCf> cf = Share(partition_id, generation, found->second.second);
+  unclaimed_.erase(found);
+  return cf;
+}
+
 absl::Status Engine::LoadRegistry() {
   absl::MutexLock lock(&mu_);
   if (!unclaimed_.empty()) next_generation_ = unclaimed_.rbegin()->first + 1;
-
-  struct Record {
-    std::optional<uint64_t> active;
-    std::optional<uint64_t> pending;
-    uint64_t pending_index = 0;
-  };
-  std::map<uint64_t, Record> records;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), registry_cf_));
-    for (it->Seek(ToSlice(keys::kRegistryPrefix)); it->Valid(); it->Next()) {
-      absl::string_view raw_key = ToView(it->key());
-      if (raw_key.substr(0, 1) != keys::kRegistryPrefix) break;
-      std::optional<keys::RegistryKey> key = keys::ParseRegistryKey(raw_key);
-      if (!key) {
-        return absl::DataLossError(
-            absl::StrCat("the partition registry holds a malformed key of ", raw_key.size(),
-                         " bytes"));
-      }
-      absl::string_view value = ToView(it->value());
-      Record& record = records[key->partition_id];
-      if (!key->pending && value.size() == 8) {
-        record.active = GetBigEndian64(value.data());
-      } else if (key->pending && value.size() == 16) {
-        record.pending = GetBigEndian64(value.data());
-        record.pending_index = GetBigEndian64(value.data() + 8);
-      } else {
-        return absl::DataLossError(absl::StrCat("the registry entry of partition ",
-                                                key->partition_id, " is corrupt: ", value.size(),
-                                                " bytes"));
-      }
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "reading the partition registry");
-  }
-
-  auto take = [&](uint64_t partition_id, uint64_t generation,
-                  absl::string_view role) -> absl::StatusOr<std::shared_ptr<const PartitionCf>> {
-    auto found = unclaimed_.find(generation);
-    if (found == unclaimed_.end() || found->second.first != partition_id) {
-      return absl::DataLossError(absl::StrCat(
-          "partition ", partition_id, ": the registry names ", role, " column family ",
-          keys::StateMachineCfName(partition_id, generation), ", which does not exist"));
-    }
-    std::shared_ptr<const PartitionCf> cf = Share(partition_id, generation, found->second.second);
-    unclaimed_.erase(found);
-    return cf;
-  };
-
-  for (const auto& [partition_id, record] : records) {
-    Slot slot;
+  absl::StatusOr<std::map<uint64_t, RegistryRecord>> records = ReadRegistry();
+  if (!records.ok()) return records.status();
+  for (const auto& [partition_id, record] : *records) {
     if (!record.active) {
       return absl::DataLossError(absl::StrCat(
           "partition ", partition_id, ": the registry has a pending generation but no active one"));
     }
+    Slot slot;
     absl::StatusOr<std::shared_ptr<const PartitionCf>> active =
-        take(partition_id, *record.active, "active");
+        Claim(partition_id, *record.active, "active");
     if (!active.ok()) return active.status();
     slot.active = *std::move(active);
     if (record.pending) {
       absl::StatusOr<std::shared_ptr<const PartitionCf>> pending =
-          take(partition_id, *record.pending, "pending");
+          Claim(partition_id, *record.pending, "pending");
       if (!pending.ok()) return pending.status();
       slot.pending = *std::move(pending);
       slot.pending_index = record.pending_index;
     }
     partitions_[partition_id] = std::move(slot);
   }
-
   // What a crash interrupted: step 2 of a snapshot switch.
   for (auto& [partition_id, slot] : partitions_) {
     if (slot.pending == nullptr) continue;
@@ -200,12 +196,15 @@ absl::Status Engine::LoadRegistry() {
       return s;
     }
   }
+  DropOrphans();
+  return absl::OkStatus();
+}
 
-  // Orphans: staged and never committed, or replaced before a crash.
+void Engine::DropOrphans() {
+  // Staged and never committed, or replaced before a crash.
   for (auto& [generation, claim] : unclaimed_) {
     rocksdb::ColumnFamilyHandle* handle = claim.second;
-    rocksdb::Status s = db_->DropColumnFamily(handle);
-    if (!s.ok()) {
+    if (!db_->DropColumnFamily(handle).ok()) {
       failed_drops_.fetch_add(1);
       // Kept open (and tried again at the next Open); never used.
       other_cfs_.push_back(handle);
@@ -214,7 +213,6 @@ absl::Status Engine::LoadRegistry() {
     RKV_CHECK_OK(FromRocks(db_->DestroyColumnFamilyHandle(handle), "releasing an orphan"));
   }
   unclaimed_.clear();
-  return absl::OkStatus();
 }
 
 Engine::~Engine() {

@@ -145,9 +145,23 @@ class Engine final {
     uint64_t pending_index = 0;
   };
 
+  struct RegistryRecord {
+    std::optional<uint64_t> active;
+    std::optional<uint64_t> pending;
+    uint64_t pending_index = 0;
+  };
+
   explicit Engine(const EngineOptions& options);
   absl::Status OpenDatabase();
+  absl::StatusOr<std::map<uint64_t, RegistryRecord>> ReadRegistry() const;
+  // Loads the registry, finishes interrupted switches, drops orphans.
   absl::Status LoadRegistry();
+  // Takes the column family of a registry entry out of unclaimed_.
+  absl::StatusOr<std::shared_ptr<const PartitionCf>> Claim(uint64_t partition_id,
+                                                           uint64_t generation,
+                                                           absl::string_view role)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropOrphans() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const PartitionCf> Share(uint64_t partition_id, uint64_t generation,
                                            rocksdb::ColumnFamilyHandle* handle);
   absl::StatusOr<std::shared_ptr<const PartitionCf>> NewCf(uint64_t partition_id)

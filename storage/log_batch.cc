@@ -17,6 +17,43 @@ namespace {
 // Key plus checksum plus RocksDB's per-record overhead, roughly.
 constexpr uint64_t kRecordOverheadBytes = keys::kLogEntryKeyBytes + kChecksumBytes + 8;
 
+// The shape of appended entries on their own: consecutive indexes, positive
+// and non-decreasing terms, known types, data within the limit.
+absl::Status ValidateEntries(uint64_t partition_id, absl::Span<const raft::Entry> entries,
+                             const LogLimits& limits, uint64_t* record_bytes) {
+  const uint64_t first = entries.front().index();
+  *record_bytes = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const raft::Entry& entry = entries[i];
+    if (entry.index() != first + i) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "partition ", partition_id, ": appended entries are not consecutive: index ",
+          entry.index(), " follows ", first + i - 1));
+    }
+    if (entry.term() == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("partition ", partition_id, ": entry ", entry.index(), " has term 0"));
+    }
+    if (i > 0 && entry.term() < entries[i - 1].term()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "partition ", partition_id, ": entry ", entry.index(), " has term ", entry.term(),
+          ", below the term ", entries[i - 1].term(), " of the entry before it"));
+    }
+    if (!rkv::internal::EntryType_IsValid(entry.type())) {
+      return absl::InvalidArgumentError(absl::StrCat("partition ", partition_id, ": entry ",
+                                                     entry.index(), " has unknown type ",
+                                                     static_cast<int>(entry.type())));
+    }
+    if (entry.data().size() > limits.max_entry_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "partition ", partition_id, ": entry ", entry.index(), " carries ", entry.data().size(),
+          " bytes; the limit is ", limits.max_entry_bytes));
+    }
+    *record_bytes += entry.ByteSizeLong() + kRecordOverheadBytes;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 LogBatch::LogBatch(Engine* engine, const LogLimits& limits)
@@ -45,34 +82,8 @@ absl::Status LogBatch::ValidateAppend(const Touched& touched,
   const uint64_t partition_id = touched.store->partition_id();
   const LogState& state = touched.state;
   const uint64_t first = entries.front().index();
-  *record_bytes = 0;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const raft::Entry& entry = entries[i];
-    if (entry.index() != first + i) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "partition ", partition_id, ": appended entries are not consecutive: index ",
-          entry.index(), " follows ", first + i - 1));
-    }
-    if (entry.term() == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("partition ", partition_id, ": entry ", entry.index(), " has term 0"));
-    }
-    if (i > 0 && entry.term() < entries[i - 1].term()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "partition ", partition_id, ": entry ", entry.index(), " has term ", entry.term(),
-          ", below the term ", entries[i - 1].term(), " of the entry before it"));
-    }
-    if (!rkv::internal::EntryType_IsValid(entry.type())) {
-      return absl::InvalidArgumentError(absl::StrCat("partition ", partition_id, ": entry ",
-                                                     entry.index(), " has unknown type ",
-                                                     static_cast<int>(entry.type())));
-    }
-    if (entry.data().size() > limits_.max_entry_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "partition ", partition_id, ": entry ", entry.index(), " carries ", entry.data().size(),
-          " bytes; the limit is ", limits_.max_entry_bytes));
-    }
-    *record_bytes += entry.ByteSizeLong() + kRecordOverheadBytes;
+  if (absl::Status s = ValidateEntries(partition_id, entries, limits_, record_bytes); !s.ok()) {
+    return s;
   }
   if (first < state.first_index()) {
     return absl::InvalidArgumentError(
