@@ -218,6 +218,32 @@ TEST_F(SnapshotTest, RoundTripReplacesTheTargetState) {
   EXPECT_EQ((*target_.machine->Get("after", 0))->create_revision(), 701u);
 }
 
+TEST_F(SnapshotTest, InstallAndTheEntriesAfterItGoInOneBatch) {
+  // A Ready may carry a snapshot and the entries that follow it (ready.h):
+  // one synced write holds both.
+  Fill(source_.machine.get(), 80, 2);
+  auto staged = Receive(SourceChunks());
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  raft::SnapshotMetadata metadata = (*staged)->metadata();
+  LogBatch batch(engine_.get(), LogLimits());
+  ASSERT_TRUE(batch.InstallSnapshot(target_.log.get(), metadata, *std::move(staged)).ok());
+  ASSERT_TRUE(batch.Append(target_.log.get(), MakeEntries(81, 84, 3)).ok());
+  ASSERT_TRUE(batch.SetHardState(target_.log.get(), MakeHardState(3, 1, 82)).ok());
+  uint64_t syncs = engine_->synced_write_count();
+  ASSERT_TRUE(batch.Commit().ok());
+  EXPECT_EQ(engine_->synced_write_count(), syncs + 1);
+  EXPECT_EQ(target_.log->FirstIndex(), 81u);
+  EXPECT_EQ(target_.log->LastIndex(), 83u);
+  EXPECT_EQ(*target_.log->Term(80), 2u);
+  EXPECT_EQ(*target_.log->Term(83), 3u);
+  ASSERT_TRUE(*target_.machine->MaybeActivateSnapshot());
+  auto entries = target_.log->Entries(81, 83, ~0ull);
+  ASSERT_TRUE(entries.ok());
+  auto results = target_.machine->Apply(*entries, {});
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(target_.machine->applied_index(), 82u);
+}
+
 TEST_F(SnapshotTest, ReaderSeesOneConsistentIndexWhileApplyGoesOn) {
   Fill(source_.machine.get(), 300);
   auto reader = source_.machine->OpenSnapshot(SmallChunks());
