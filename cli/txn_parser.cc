@@ -125,7 +125,7 @@ class Lexer {
     }
     if (rest[0] == '!') {
       token->kind = TokenKind::kNot;
-      token->text = "!";
+      token->text.assign(1, '!');
       Advance(1);
       return absl::OkStatus();
     }

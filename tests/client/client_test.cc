@@ -299,6 +299,18 @@ TEST(ClientConnectTest, UnreachableEndpointsFailConnect) {
   EXPECT_EQ(Client::Connect(options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Calls on one node go to that node once, without retries; its status comes
+// back as it is.
+TEST_F(ClientTest, NodeCallsGoToTheNamedNodeOnce) {
+  absl::StatusOr<v1::HealthResponse> health =
+      client_->NodeHealth(server_.address(), In(absl::Seconds(5)));
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_TRUE(health->healthy());
+  // ScriptedServer does not implement Status.
+  EXPECT_EQ(client_->NodeStatus(server_.address(), In(absl::Seconds(5))).status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
 v1::RangeResponse Page(std::vector<std::string> keys, bool more, std::string next_key) {
   v1::RangeResponse page;
   for (std::string& key : keys) page.add_kvs()->set_key(std::move(key));
