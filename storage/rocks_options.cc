@@ -153,10 +153,13 @@ rocksdb::ColumnFamilyOptions MakePartitionCfOptions(const EngineOptions& options
   cf.write_buffer_size = options.partition_write_buffer_bytes;
   cf.max_write_buffer_number = 3;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(TableOptions(shared, true)));
-  // A bloom filter on the memtable too (whole keys, 10% of the memtable's
-  // size): apply's read-before-write of a new key skips the skiplist search.
-  cf.memtable_whole_key_filtering = true;
-  cf.memtable_prefix_bloom_size_ratio = 0.1;
+  // No memtable bloom filter: it is allocated whole with every memtable
+  // (ratio x write_buffer_size), so with hundreds of partitions it would eat
+  // the memtable budget before any data did. Applying a plain Put does not
+  // read (below), so the filter would rarely pay off.
+  // Arena blocks default to 1/8 of the write buffer; an active memtable holds
+  // at least one, so with many partitions small blocks keep the budget for data.
+  cf.arena_block_size = 256 << 10;
   // A Put that does not return the previous value is a blind merge operand
   // (storage/mvcc.h), folded over the key's record when read or compacted.
   cf.merge_operator = PutMergeOperator();
