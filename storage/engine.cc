@@ -35,11 +35,14 @@ std::string EncodePending(uint64_t generation, uint64_t snapshot_index) {
 
 absl::Status RemoveDirContents(const std::string& dir) {
   std::error_code error;
-  for (const auto& file : std::filesystem::directory_iterator(dir, error)) {
-    std::filesystem::remove_all(file.path(), error);
-    if (error) {
-      return absl::InternalError(absl::StrCat("cannot remove ", file.path().string(),
-                                              " from the staging directory: ", error.message()));
+  // Explicit increments: the range-for form throws on error.
+  for (auto it = std::filesystem::directory_iterator(dir, error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    std::error_code removed;
+    std::filesystem::remove_all(it->path(), removed);
+    if (removed) {
+      return absl::InternalError(absl::StrCat("cannot remove ", it->path().string(),
+                                              " from the staging directory: ", removed.message()));
     }
   }
   if (error) {
@@ -76,7 +79,8 @@ absl::Status Engine::OpenDatabase() {
   partition_options_ = std::make_unique<rocksdb::Options>(db_options, partition_cf);
 
   std::vector<std::string> names;
-  if (std::filesystem::exists(db_dir_ + "/CURRENT")) {
+  std::error_code missing;
+  if (std::filesystem::exists(db_dir_ + "/CURRENT", missing)) {
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, db_dir_, &names);
     if (!s.ok()) return FromRocks(s, absl::StrCat("listing the column families of ", db_dir_));
   }

@@ -1,5 +1,7 @@
 // The node's RocksDB: options, the partition registry, column-family
 // lifetimes across restarts, and the RocksDB status mapping.
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -168,6 +170,18 @@ TEST(EngineTest, OrphanColumnFamiliesAreDroppedAtOpen) {
     engine->DiscardStagingCf(*next);
   }
   EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-4-1"}));
+}
+
+TEST(EngineTest, StagingFilesOfAnInterruptedReceiveAreRemovedAtOpen) {
+  TempDir dir;
+  { OpenEngine(dir.path()); }
+  const std::string leftover = dir.Sub("staging/1-7-0.sst");
+  { std::ofstream(leftover) << "half a snapshot"; }
+  ASSERT_TRUE(std::filesystem::exists(leftover));
+  auto engine = OpenEngine(dir.path());
+  ASSERT_NE(engine, nullptr);
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_TRUE(std::filesystem::is_directory(engine->staging_dir()));
 }
 
 TEST(EngineTest, RegistryNamingAMissingColumnFamilyIsDataLoss) {
