@@ -105,15 +105,4 @@ absl::string_view UserKey(absl::string_view data_key) {
   return data_key.substr(1);
 }
 
-std::string DataRangeEnd(absl::string_view user_key, absl::string_view range_end) {
-  if (range_end.empty()) {
-    // The smallest key after user_key: user_key + "\0".
-    std::string end = DataKey(user_key);
-    end.push_back('\0');
-    return end;
-  }
-  if (range_end == absl::string_view("\0", 1)) return std::string(kDataEnd);
-  return DataKey(range_end);
-}
-
 }  // namespace rkv::storage::keys

@@ -74,8 +74,5 @@ inline constexpr absl::string_view kDataEnd = "\x02";
 std::string DataKey(absl::string_view user_key);
 // REQUIRES: data_key starts with kDataPrefix.
 absl::string_view UserKey(absl::string_view data_key);
-// The data-key upper bound of a user range end: "" (none) maps to the single
-// key's successor, "\0" to the end of all data.
-std::string DataRangeEnd(absl::string_view user_key, absl::string_view range_end);
 
 }  // namespace rkv::storage::keys

@@ -74,9 +74,6 @@ TEST(KeysTest, StateMachineNamesAndKeysRoundTrip) {
   EXPECT_LT(Str(keys::kConfStateKey), Str(keys::kDataBegin));
   EXPECT_LT(keys::DataKey("a"), keys::DataKey(std::string("a\0", 2)));
   EXPECT_LT(keys::DataKey("\xff\xff"), Str(keys::kDataEnd));
-  EXPECT_EQ(keys::DataRangeEnd("k", ""), keys::DataKey(std::string("k\0", 2)));
-  EXPECT_EQ(keys::DataRangeEnd("k", std::string("\0", 1)), Str(keys::kDataEnd));
-  EXPECT_EQ(keys::DataRangeEnd("k", "m"), keys::DataKey("m"));
   auto registry = keys::ParseRegistryKey(keys::PendingCfKey(9).view());
   ASSERT_TRUE(registry.has_value());
   EXPECT_EQ(registry->partition_id, 9u);
