@@ -163,6 +163,7 @@ void Consensus::Reset(uint64_t term) {
   heartbeat_elapsed_ = 0;
   ResetRandomizedElectionTimeout();
   AbortLeaderTransfer();
+  stepping_down_ = false;
   tracker_.ResetVotes();
   const uint64_t next = log_.LastIndex() + 1;
   for (auto& [id, pr] : tracker_.mutable_progress()) {
@@ -347,6 +348,7 @@ void Consensus::TickHeartbeat() {
       Log(LogLevel::kInfo, "leader transfer to ", lead_transferee_, " timed out");
       AbortLeaderTransfer();
     }
+    if (stepping_down_) MaybeHandOffLeadership();
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
@@ -666,7 +668,11 @@ bool Consensus::Restore(const Snapshot& snapshot) {
   RKV_CHECK(role_ == Role::kFollower);
   const ConfState& cs = meta.conf_state();
   auto contains = [this](const auto& ids) { return std::find(ids.begin(), ids.end(), id_) != ids.end(); };
-  if (!contains(cs.voters()) && !contains(cs.learners()) && !contains(cs.voters_outgoing())) {
+  // A node that knows no membership yet is joining: it takes any snapshot and
+  // learns from it, and from the log after it, when it was added. A member
+  // refuses a snapshot that no longer includes it.
+  const bool joining = tracker_.config().voters.Ids().empty() && tracker_.config().learners.empty();
+  if (!joining && !contains(cs.voters()) && !contains(cs.learners()) && !contains(cs.voters_outgoing())) {
     Log(LogLevel::kWarning, "ignored a snapshot at index ", meta.index(),
         " whose membership does not include this node");
     return false;
@@ -706,6 +712,12 @@ void Consensus::ReadIndex(std::string context) {
 }
 
 void Consensus::HandleReadIndexOnLeader(const Message& m) {
+  // A leader handing over after its removal may already be deposed without
+  // knowing it: the new leader answers reads.
+  if (stepping_down_) {
+    Log(LogLevel::kDebug, "dropped a read: handing leadership over");
+    return;
+  }
   // Thesis §6.4 step 1: the commit index is known to be current only once an
   // entry of this term has committed.
   if (!CommittedEntryInCurrentTerm()) {
@@ -713,7 +725,7 @@ void Consensus::HandleReadIndexOnLeader(const Message& m) {
     return;
   }
   PendingRead read{log_.committed(), m.from(), m.context(), {}};
-  if (tracker_.IsSingleton() || config_.read_only == ReadOnlyOption::kLeaseBased) {
+  if (tracker_.IsSoleVoter(id_) || config_.read_only == ReadOnlyOption::kLeaseBased) {
     RespondToRead(read);
     return;
   }
@@ -783,6 +795,20 @@ void Consensus::HandleTransferLeader(NodeId transferee) {
   }
 }
 
+void Consensus::MaybeHandOffLeadership() {
+  if (role_ != Role::kLeader || !stepping_down_ || lead_transferee_ != kNoNode) return;
+  NodeId best = kNoNode;
+  uint64_t best_match = 0;
+  for (const auto& [id, pr] : tracker_.progress()) {
+    if (id == id_ || pr.is_learner() || !tracker_.config().voters.Contains(id)) continue;
+    if (best == kNoNode || pr.match() > best_match) {
+      best = id;
+      best_match = pr.match();
+    }
+  }
+  if (best != kNoNode) HandleTransferLeader(best);
+}
+
 void Consensus::SendTimeoutNow(NodeId to) {
   Message m;
   m.set_type(pb::MSG_TIMEOUT_NOW);
@@ -800,6 +826,10 @@ absl::Status Consensus::CheckCanPropose() const {
     }
     return absl::UnavailableError(
         absl::StrCat("node ", id_, " is not the leader; the leader is node ", lead_));
+  }
+  if (stepping_down_) {
+    return absl::UnavailableError(absl::StrCat(
+        "node ", id_, " is no longer a voter and is handing leadership over; retry on the new leader"));
   }
   if (lead_transferee_ != kNoNode) {
     return absl::UnavailableError(absl::StrCat("leadership is being transferred from node ", id_,
@@ -928,9 +958,14 @@ ConfState Consensus::SwitchToConfig(ConfigAndProgress cp) {
   Log(LogLevel::kInfo, "membership is now ", tracker_.config().ToString());
   if (role_ != Role::kLeader || cs.voters().empty()) return cs;
   if (!tracker_.config().voters.Contains(id_)) {
-    // Thesis §4.2.2: a leader removed by a committed change steps down.
-    Log(LogLevel::kInfo, "is no longer a voter; stepping down");
-    BecomeFollower(term_, kNoNode);
+    // Thesis §4.2.2: a leader removed by a committed change steps down. It
+    // does so by handing over, not by going silent: the remaining voters may
+    // not know yet that the change committed, and (while still joint in their
+    // view) could need this node's vote, which its longer log would refuse.
+    // The new leader's higher term makes this node a follower.
+    Log(LogLevel::kInfo, "is no longer a voter; handing leadership over");
+    stepping_down_ = true;
+    MaybeHandOffLeadership();
     return cs;
   }
   // A smaller quorum may commit at once.

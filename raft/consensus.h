@@ -112,6 +112,9 @@ class Consensus final {
   bool CommittedEntryInCurrentTerm() const;
   void ReleasePendingReads();
   void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
+  // A leader removed by a committed change hands leadership to the most
+  // caught-up voter of the new configuration.
+  void MaybeHandOffLeadership();
   void MaybeProposeLeaveJoint();
 
   // Membership.
@@ -137,6 +140,9 @@ class Consensus final {
   std::vector<Message> pending_reads_;
 
   NodeId lead_transferee_ = kNoNode;
+  // This leader is no longer a voter: it refuses proposals and hands
+  // leadership over until a new leader's term makes it step down.
+  bool stepping_down_ = false;
   // The leader may not propose a membership change while one up to this index
   // is unapplied (one change at a time, thesis §4.1).
   uint64_t pending_conf_index_ = 0;

@@ -9,11 +9,7 @@ namespace rkv::raft {
 MemoryLog::MemoryLog() { entries_.emplace_back(); }
 
 absl::StatusOr<InitialState> MemoryLog::LoadInitialState() const {
-  return InitialState{hard_state_, snapshot_.metadata().conf_state()};
-}
-
-void MemoryLog::SetConfState(const ConfState& conf_state) {
-  *snapshot_.mutable_metadata()->mutable_conf_state() = conf_state;
+  return InitialState{hard_state_, conf_state_};
 }
 
 uint64_t MemoryLog::FirstIndex() const { return entries_[0].index() + 1; }
@@ -61,6 +57,7 @@ absl::Status MemoryLog::ApplySnapshot(const Snapshot& snapshot) {
         snapshot_.metadata().index()));
   }
   snapshot_ = snapshot;
+  conf_state_ = snapshot.metadata().conf_state();
   entries_.clear();
   entries_.emplace_back();
   entries_[0].set_index(snapshot.metadata().index());

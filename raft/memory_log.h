@@ -26,7 +26,10 @@ class MemoryLog final : public LogReader {
   absl::StatusOr<Snapshot> GetSnapshot() const override;
 
   void SetHardState(const HardState& hard_state) { hard_state_ = hard_state; }
-  void SetConfState(const ConfState& conf_state);
+  // The membership as of the applied index, returned by LoadInitialState. It
+  // is separate from the held snapshot's membership, which stays as of the
+  // snapshot's index.
+  void SetConfState(const ConfState& conf_state) { conf_state_ = conf_state; }
   // Appends entries; an entry whose index is already stored replaces that entry
   // and all after it. REQUIRES: no gap after LastIndex() and nothing below
   // FirstIndex().
@@ -46,6 +49,7 @@ class MemoryLog final : public LogReader {
 
  private:
   HardState hard_state_;
+  ConfState conf_state_;
   Snapshot snapshot_;
   // entries_[0] is a dummy holding the index and term of the snapshot.
   std::vector<Entry> entries_;

@@ -57,8 +57,9 @@ bool ProgressTracker::QuorumActive() const {
          }) == VoteResult::kWon;
 }
 
-bool ProgressTracker::IsSingleton() const {
-  return !config_.voters.IsJoint() && config_.voters.incoming.size() == 1;
+bool ProgressTracker::IsSoleVoter(NodeId id) const {
+  return !config_.voters.IsJoint() && config_.voters.incoming.size() == 1 &&
+         config_.voters.incoming.Contains(id);
 }
 
 VoteResult ProgressTracker::TallyVotes(size_t* granted, size_t* rejected) const {

@@ -650,3 +650,29 @@ TEST_F(MembershipTest, ExplicitJointConfigWaitsForAnExplicitLeave) {
 
 }  // namespace
 }  // namespace rkv::raft
+
+namespace rkv::raft {
+namespace {
+
+// Simulator finding: a leader demoted by a committed change, still leader in
+// its old term, must not answer a read from its single-voter shortcut (the
+// sole voter is another node, which may already lead a newer term), and it
+// hands leadership to that voter instead of going silent.
+TEST_F(MembershipTest, DemotedLeaderServesNoReadAndHandsLeadershipOver) {
+  net_.SetDropFilter([](const Message& m) { return m.from() == 1 && m.type() == pb::MSG_TIMEOUT_NOW; });
+  ProposeAndCommit(Change({{pb::CONF_CHANGE_ADD_LEARNER, 1}, {pb::CONF_CHANGE_REMOVE_NODE, 3}},
+                          pb::CONF_TRANSITION_JOINT_IMPLICIT));
+  net_.TickAll(3);
+  ASSERT_EQ(Voters(2), std::vector<uint64_t>{2});
+  ASSERT_TRUE(net_.raw(1).IsLeader()) << "the hand-off was blocked, so 1 still leads its term";
+  EXPECT_EQ(net_.raw(1).Propose("x").code(), absl::StatusCode::kUnavailable);
+  net_.raw(1).ReadIndex("stale?");
+  net_.Stabilize();
+  EXPECT_TRUE(net_.node(1).read_states.empty());
+  net_.Heal();
+  net_.TickAll(15);
+  EXPECT_EQ(net_.Leaders(), std::vector<NodeId>{2});
+}
+
+}  // namespace
+}  // namespace rkv::raft

@@ -52,3 +52,26 @@ TEST(MemoryLogTest, ApplySnapshotReplacesTheLogAndRefusesOlderOnes) {
 
 }  // namespace
 }  // namespace rkv::raft
+
+namespace rkv::raft {
+namespace {
+
+// Simulator finding: the membership a restart loads (as of the applied
+// index) is not the held snapshot's, which stays as of its own index.
+TEST(MemoryLogTest, LaterMembershipDoesNotRewriteTheSnapshot) {
+  MemoryLog log;
+  log.Append({At(1, 1), At(1, 2), At(1, 3)});
+  ConfState joint;
+  joint.add_voters(1);
+  joint.add_voters_outgoing(1);
+  joint.add_voters_outgoing(2);
+  ASSERT_TRUE(log.CreateSnapshot(2, joint, "").ok());
+  ConfState left;
+  left.add_voters(1);
+  log.SetConfState(left);
+  EXPECT_EQ(log.GetSnapshot()->metadata().conf_state().voters_outgoing_size(), 2);
+  EXPECT_EQ(log.LoadInitialState()->conf_state.voters_outgoing_size(), 0);
+}
+
+}  // namespace
+}  // namespace rkv::raft
