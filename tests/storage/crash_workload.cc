@@ -103,13 +103,13 @@ Event Workload::Next(const Model& model) {
     event.index = std::min(pm.commit, pm.applied_index + 1 + random_() % 40);
     return event;
   }
-  if (choice >= 80 && choice < 92 && pm.applied_index >= pm.first_index()) {
+  if (choice >= 80 && choice < 90 && pm.applied_index >= pm.first_index()) {
     event.kind = EventKind::kCompact;
     event.partition_id = p + 1;
     event.index = pm.first_index() + 1 + random_() % (pm.applied_index + 1 - pm.first_index());
     return event;
   }
-  if (choice >= 92 && pm.applied_index == pm.commit && pm.applied_index > pm.snapshot_index) {
+  if (choice >= 90 && pm.applied_index == pm.commit && pm.applied_index > pm.snapshot_index) {
     // As a follower restoring a leader's snapshot: the log (and any
     // uncommitted tail) is replaced by the snapshot at the applied index.
     event.kind = EventKind::kInstall;
@@ -117,7 +117,7 @@ Event Workload::Next(const Model& model) {
     activate_partition_ = p + 1;
     return event;
   }
-  if (choice >= 92 && pm.applied_index < pm.commit) {
+  if (choice >= 90 && pm.applied_index < pm.commit) {
     // Catch up, so that an install can follow.
     event.kind = EventKind::kApply;
     event.partition_id = p + 1;
