@@ -11,7 +11,8 @@
 #   deploy/docker-up.sh purge    # stop it and delete the volumes
 #
 # COMPOSE_PROJECT_NAME (default rkv), BASE_IMAGE, RKV1_PORT..RKV3_PORT and
-# PROMETHEUS_PORT are passed on to docker-compose.
+# PROMETHEUS_PORT are passed on to docker-compose. rkv:latest is built from
+# the working tree, or from a commit with RKV_BUILD_FROM=HEAD (for example).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,7 @@ if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "docker-up: need root or sudo" >&2; exit 1; }
   sudo="sudo"
 fi
+as_root() { if [ -n "$sudo" ]; then sudo -E "$@"; else "$@"; fi; }
 
 # 1. Debian's packages: the engine (docker.io) and compose v1 (docker-compose).
 missing=()
@@ -35,8 +37,8 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
 fi
 
 # Debian's docker-compose (v1) if present, else the v2 plugin.
@@ -45,51 +47,61 @@ if command -v docker-compose >/dev/null; then
 else
   compose=(docker compose)
 fi
-compose+=(-f "$here/docker-compose.yml")
+compose+=(-p "$COMPOSE_PROJECT_NAME" -f "$here/docker-compose.yml")
 
 # 2. An engine: use the running one, else start dockerd (no systemd needed).
-if ! $sudo docker info >/dev/null 2>&1; then
+if ! as_root docker info >/dev/null 2>&1; then
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     log "starting docker.service"
-    $sudo systemctl start docker
+    as_root systemctl start docker
   else
     log "starting dockerd (log: /var/log/rkv-dockerd.log)"
-    $sudo sh -c 'nohup dockerd >>/var/log/rkv-dockerd.log 2>&1 & echo $! >/run/rkv-dockerd.pid'
+    as_root sh -c 'nohup dockerd >>/var/log/rkv-dockerd.log 2>&1 & echo $! >/run/rkv-dockerd.pid'
   fi
   for _ in $(seq 1 60); do
-    $sudo docker info >/dev/null 2>&1 && break
+    as_root docker info >/dev/null 2>&1 && break
     sleep 1
   done
-  $sudo docker info >/dev/null 2>&1 || {
+  as_root docker info >/dev/null 2>&1 || {
     echo "docker-up: dockerd did not answer within 60 s; see /var/log/rkv-dockerd.log" >&2
     exit 1
   }
 fi
 
 case "${1:-up}" in
-  down) $sudo -E "${compose[@]}" down; exit 0 ;;
-  purge) $sudo -E "${compose[@]}" down -v; exit 0 ;;
+  down) as_root "${compose[@]}" down; exit 0 ;;
+  purge) as_root "${compose[@]}" down -v; exit 0 ;;
   up) ;;
   *) echo "usage: $0 [up|down|purge]" >&2; exit 2 ;;
 esac
 
 # 3. The base image, 4. the images and the cluster.
-$sudo -E bash "$here/base-image.sh"
-log "building rkv:latest and rkv-prometheus:latest (the first build compiles rkv: minutes)"
-$sudo -E "${compose[@]}" build
-$sudo -E "${compose[@]}" up -d
+as_root bash "$here/base-image.sh"
+# rkv:latest once, from the working tree (the three nodes share it; building
+# it per service would recompile if a file changed in between).
+log "building rkv:latest (compiles rkv when the sources changed: minutes) and rkv-prometheus:latest"
+# RKV_BUILD_FROM=<git revision> builds that commit instead (git archive).
+build_args=(-f deploy/Dockerfile --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg JOBS="$(nproc)" -t rkv:latest)
+if [ -n "${RKV_BUILD_FROM:-}" ]; then
+  log "building rkv:latest from git revision $RKV_BUILD_FROM"
+  git -C "$here/.." archive --format=tar "$RKV_BUILD_FROM" | as_root docker build "${build_args[@]}" -
+else
+  (cd "$here/.." && as_root docker build "${build_args[@]}" .)
+fi
+as_root "${compose[@]}" build -q prometheus
+as_root "${compose[@]}" up -d --no-build
 
 # Ready when every node's Docker health check (/healthz) passes and one
 # node answers for a leader of every partition.
 for _ in $(seq 1 90); do
   healthy=0
   for s in rkv1 rkv2 rkv3; do
-    id=$($sudo -E "${compose[@]}" ps -q "$s")
-    [ -n "$id" ] && [ "$($sudo docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null)" = healthy ] \
+    id=$(as_root "${compose[@]}" ps -q "$s")
+    [ -n "$id" ] && [ "$(as_root docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null)" = healthy ] \
       && healthy=$((healthy + 1))
   done
-  if [ "$healthy" -eq 3 ] && id=$($sudo -E "${compose[@]}" ps -q rkv1) \
-      && $sudo docker exec "$id" rkvctl --endpoints rkv1:7001,rkv2:7001,rkv3:7001 cluster status >/dev/null 2>&1; then
+  if [ "$healthy" -eq 3 ] && id=$(as_root "${compose[@]}" ps -q rkv1) \
+      && as_root docker exec "$id" rkvctl --endpoints rkv1:7001,rkv2:7001,rkv3:7001 cluster status >/dev/null 2>&1; then
     cat <<TXT
 docker-up: rkv is running: 3 nodes, clients on 127.0.0.1:${RKV1_PORT:-7001},${RKV2_PORT:-7002},${RKV3_PORT:-7003}
            Prometheus on http://127.0.0.1:${PROMETHEUS_PORT:-9090} (targets, alerts).
@@ -104,5 +116,5 @@ TXT
   sleep 2
 done
 echo "docker-up: the cluster was not healthy within 180 s; logs:" >&2
-$sudo -E "${compose[@]}" logs --tail 20 >&2
+as_root "${compose[@]}" logs --tail 20 >&2
 exit 1

@@ -9,6 +9,9 @@ packages=(
   librocksdb-dev libabsl-dev libspdlog-dev prometheus-cpp-dev libcivetweb-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   python3-grpcio python3-protobuf prometheus
+  # deploy/ checks in ctest (Python only; no Docker engine): compose config,
+  # YAML lint, Kubernetes schema models.
+  docker-compose yamllint python3-kubernetes
 )
 
 missing=()

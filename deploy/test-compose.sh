@@ -17,6 +17,8 @@
 #    alerting rules;
 # 6. tears everything down and removes the volumes (also on failure).
 #
+# The image is built from the working tree; RKV_BUILD_FROM=HEAD builds the
+# last commit instead (see deploy/docker-up.sh).
 # rkvctl: $RKVCTL, else build/bin/rkvctl, else the one inside the image
 # (copied out; the host needs the runtime libraries, which deploy/install-deps.sh installs).
 set -euo pipefail
@@ -32,18 +34,19 @@ all=127.0.0.1:$RKV1_PORT,127.0.0.1:$RKV2_PORT,127.0.0.1:$RKV3_PORT
 started=$(date +%s)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+as_root() { if [ -n "$sudo" ]; then sudo -E "$@"; else "$@"; fi; }
 
 say() { printf '[%4ds] %s\n' $(($(date +%s) - started)) "$*"; }
 fail() { say "FAIL: $*"; exit 1; }
 
 if command -v docker-compose >/dev/null; then compose=(docker-compose); else compose=(docker compose); fi
-compose+=(-f "$here/docker-compose.yml")
-dc() { $sudo -E "${compose[@]}" "$@"; }
+compose+=(-p "$COMPOSE_PROJECT_NAME" -f "$here/docker-compose.yml")
+dc() { as_root "${compose[@]}" "$@"; }
 
 tmp=$(mktemp -d /tmp/rkv-test-compose.XXXXXX)
 teardown() {
   local rc=$?
-  if [ $rc -ne 0 ] && command -v docker >/dev/null && $sudo docker info >/dev/null 2>&1; then
+  if [ $rc -ne 0 ] && command -v docker >/dev/null && as_root docker info >/dev/null 2>&1; then
     say "logs of the failed run (last 30 lines per service):"
     dc logs --no-color --tail 30 2>&1 | sed 's/^/  /' || true
   fi
@@ -63,21 +66,22 @@ done
 # 1. Up (installs, starts dockerd, builds the base and the images).
 say "bringing the cluster up (deploy/docker-up.sh)"
 trap teardown EXIT
+trap 'exit 143' INT TERM
 bash "$here/docker-up.sh" up | sed 's/^/  /'
 for s in rkv1 rkv2 rkv3 prometheus; do
   id=$(dc ps -q "$s")
   [ -n "$id" ] || fail "no container for $s"
 done
-say "3 nodes healthy; images: $($sudo docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
+say "3 nodes healthy; images: $(as_root docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
   | grep -E '^(rkv|rkv-prometheus|debian):' | tr '\n' ',' | sed 's/,$//; s/,/, /g')"
 
 # rkvctl on the host.
 rkvctl=${RKVCTL:-}
 if [ -z "$rkvctl" ] && [ -x "$root/build/bin/rkvctl" ]; then rkvctl=$root/build/bin/rkvctl; fi
 if [ -z "$rkvctl" ]; then
-  cid=$($sudo docker create rkv:latest)
-  $sudo docker cp "$cid:/usr/local/bin/rkvctl" "$tmp/rkvctl" >/dev/null
-  $sudo docker rm "$cid" >/dev/null
+  cid=$(as_root docker create rkv:latest)
+  as_root docker cp "$cid:/usr/local/bin/rkvctl" "$tmp/rkvctl" >/dev/null
+  as_root docker rm "$cid" >/dev/null
   rkvctl=$tmp/rkvctl
 fi
 "$rkvctl" --help >/dev/null || fail "$rkvctl does not run on this host"
@@ -166,7 +170,7 @@ say "started rkv3"
 id3=$(dc ps -q rkv3)
 caught_up=""
 for i in $(seq 1 120); do
-  if [ "$($sudo docker inspect -f '{{.State.Health.Status}}' "$id3")" = healthy ] \
+  if [ "$(as_root docker inspect -f '{{.State.Health.Status}}' "$id3")" = healthy ] \
       && check_all "127.0.0.1:$RKV3_PORT" "$tmp/expected" --serializable 2>/dev/null; then
     caught_up=$i
     break
