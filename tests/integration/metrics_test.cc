@@ -11,11 +11,11 @@
 #include <sstream>
 #include <iostream>
 #include <map>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -177,13 +177,13 @@ TEST_F(MetricsTest, RealPrometheusDiscoversAndScrapesTheCluster) {
   std::stringstream text;
   text << in.rdbuf();
   std::string config = text.str();
+  std::vector<std::pair<std::string, std::string>> replacements = {
+      {"refresh_interval: 15s", "refresh_interval: 1s"},
+      {"  - alerts.yml", absl::StrCat("  - ", RKV_SOURCE_DIR, "/deploy/alerts.yml")}};
   for (int i = 1; i <= 3; ++i) {
-    config = std::regex_replace(config, std::regex(absl::StrCat("127\\.0\\.0\\.1:910", i)),
-                                cluster_.MetricsAddress(i));
+    replacements.emplace_back(absl::StrCat("127.0.0.1:910", i), cluster_.MetricsAddress(i));
   }
-  config = std::regex_replace(config, std::regex("refresh_interval: 15s"), "refresh_interval: 1s");
-  config = std::regex_replace(config, std::regex("  - alerts.yml"),
-                              absl::StrCat("  - ", RKV_SOURCE_DIR, "/deploy/alerts.yml"));
+  config = absl::StrReplaceAll(config, replacements);
   TempDir dir;
   const std::string config_path = dir.Sub("prometheus.yml");
   std::ofstream(config_path) << config;
