@@ -12,6 +12,9 @@ packages=(
   # deploy/ checks in ctest (Python only; no Docker engine): compose config,
   # YAML lint, Kubernetes schema models.
   docker-compose yamllint python3-kubernetes
+  # jepsen/ (its smoke run is part of make test): namespaces, nftables
+  # partitions and loss, libfaketime clock faults, report plots.
+  iproute2 nftables faketime python3-matplotlib
 )
 
 missing=()
