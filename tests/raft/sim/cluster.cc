@@ -117,7 +117,22 @@ absl::Status Cluster::Pump() {
     for (auto& [id, node] : nodes_) {
       if (!node->up() || !node->raw().HasReady()) continue;
       busy = true;
-      if (absl::Status s = HandleReady(*node, std::nullopt); !s.ok()) return s;
+      auto crash = pending_crashes_.find(id);
+      if (crash == pending_crashes_.end()) {
+        if (absl::Status s = HandleReady(*node, std::nullopt); !s.ok()) return s;
+        continue;
+      }
+      const CrashPoint point = crash->second;
+      pending_crashes_.erase(crash);
+      if (absl::Status s = HandleReady(*node, point); !s.ok()) return s;
+      // HandleReady may have stopped the node already (a removal applied).
+      if (node->up()) node->Crash();
+    }
+    if (stats_.messages_sent - messages_sent_at_tick_start_ > kMaxMessagesPerTick) {
+      return Violation("bounded work",
+                       absl::StrCat(stats_.messages_sent - messages_sent_at_tick_start_,
+                                    " messages sent in tick ", now_, "; a healthy group sends "
+                                    "tens (livelock between replicas)"));
     }
     network_.TakeDue(now_, &due_);
     if (!busy && due_.empty()) break;
@@ -137,9 +152,14 @@ absl::Status Cluster::EndTick() {
     if (!node->up() || !node->raw().IsLeader()) continue;
     if (absl::Status s = invariants_.CheckLeader(id, node->raw().Term()); !s.ok()) return s;
   }
+  for (const auto& [id, point] : pending_crashes_) {
+    if (node(id).up()) node(id).Crash();
+  }
+  pending_crashes_.clear();
   MaybeStopRemovedNodes();
   recent_voters_.swap(voters_this_tick_);
   voters_this_tick_.clear();
+  messages_sent_at_tick_start_ = stats_.messages_sent;
   ++now_;
   return absl::OkStatus();
 }
@@ -202,15 +222,14 @@ void Cluster::Lose(const Envelope& envelope) {
   }
 }
 
-absl::Status Cluster::Crash(NodeId id, std::optional<CrashPoint> crash) {
+void Cluster::Crash(NodeId id, std::optional<CrashPoint> crash) {
   SimNode& target = node(id);
   RKV_CHECK(target.up());
-  if (crash.has_value() && target.raw().HasReady()) {
-    if (absl::Status s = HandleReady(target, crash); !s.ok()) return s;
+  if (crash.has_value()) {
+    pending_crashes_[id] = *crash;
+  } else {
+    target.Crash();
   }
-  // HandleReady may have removed the node already (it applied its removal).
-  if (target.up()) target.Crash();
-  return absl::OkStatus();
 }
 
 absl::Status Cluster::Restart(NodeId id) {

@@ -65,6 +65,10 @@ class Cluster final {
   // Rounds of "handle every Ready, deliver every due message" per tick; what
   // is left waits for the next tick (STYLE §1.6: every loop has a bound).
   static constexpr int kMaxRoundsPerTick = 32;
+  // A healthy group sends tens of messages per tick; far more means replicas
+  // feed each other's messages without end (a livelock), reported as a
+  // failure rather than left to run for ever.
+  static constexpr uint64_t kMaxMessagesPerTick = 20'000;
 
   // `random` and `events` must outlive the cluster.
   Cluster(const ClusterOptions& options, SimRandom* random, EventLog* events);
@@ -84,9 +88,11 @@ class Cluster final {
   // that are no longer needed, then advances time.
   absl::Status EndTick();
 
-  // Crashes a node that is up. With a crash point, its pending Ready (if any)
-  // is first handled up to that point.
-  absl::Status Crash(NodeId id, std::optional<CrashPoint> crash);
+  // Crashes a node that is up. Without a crash point it crashes now, between
+  // driver iterations. With one, it crashes part-way through the next Ready
+  // it handles in this tick's Pump, at that point; if it has no Ready before
+  // the tick ends, it crashes at EndTick.
+  void Crash(NodeId id, std::optional<CrashPoint> crash);
   // Restarts a crashed node from its persisted state.
   absl::Status Restart(NodeId id);
 
@@ -163,6 +169,9 @@ class Cluster final {
   std::map<std::string, PendingRead> pending_reads_;
   std::set<std::string> completed_reads_;
   ClusterStats stats_;
+  uint64_t messages_sent_at_tick_start_ = 0;
+  // Crashes that strike within the next Ready of the node this tick.
+  std::map<NodeId, CrashPoint> pending_crashes_;
   std::vector<NodeId> voters_this_tick_;
   std::vector<NodeId> recent_voters_;
   // Reused across rounds to avoid reallocating.

@@ -98,7 +98,7 @@ class Simulation final {
   absl::Status InjectFaults();
   absl::Status IssueWorkload();
   void Partition();
-  absl::Status CrashSome();
+  void CrashSome();
   absl::Status ProposeSome();
   absl::Status ChangeMembership();
   // Runs ticks until done() or `ticks` pass; false on timeout.
