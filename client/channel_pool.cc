@@ -28,7 +28,11 @@ std::vector<std::unique_ptr<Connection>> ChannelPool::MakeConnections(
         static_cast<int>(absl::ToInt64Milliseconds(config_.max_reconnect_backoff));
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff_ms));
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(100, max_backoff_ms));
+    // gRPC takes its "minimum reconnect backoff" as the least time one
+    // connection attempt is given: too small, and a loaded machine never
+    // finishes a handshake.
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(config_.connect_timeout)));
     auto connection = std::make_unique<Connection>();
     connection->address = address;
     connection->channel =

@@ -37,6 +37,8 @@ struct ChannelPoolConfig {
   size_t max_addresses = 256;
   int max_receive_message_bytes = 64 << 20;
   absl::Duration max_reconnect_backoff = absl::Seconds(1);
+  // How long one connection attempt may take.
+  absl::Duration connect_timeout = absl::Seconds(2);
 };
 
 class ChannelPool final {

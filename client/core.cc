@@ -93,6 +93,7 @@ ChannelPoolConfig PoolConfig(const Options& options) {
   config.max_addresses = options.endpoints.size() + kMaxMembers;
   config.max_receive_message_bytes = options.max_receive_message_bytes;
   config.max_reconnect_backoff = options.max_reconnect_backoff;
+  config.connect_timeout = options.dial_timeout;
   return config;
 }
 

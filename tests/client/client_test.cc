@@ -278,6 +278,25 @@ TEST(ClientRoutingTest, NoRoutingSendsToEndpoints) {
   EXPECT_EQ(a.calls(), 1);
 }
 
+// A write as the very first call of a client that has not talked to the
+// node yet: the client must bring the connection up itself (gRPC polls a
+// connection's socket only while a call is in flight).
+TEST(ClientRoutingTest, FirstCallIsAWriteOnAFreshChannel) {
+  ScriptedServer a;
+  ASSERT_TRUE(a.ok());
+  Options options = FastOptions({a.address()});
+  options.route_to_leader = false;
+  std::unique_ptr<Client> client = ConnectTo(options);
+  ASSERT_NE(client, nullptr);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<v1::PutResponse> put = client->Put(PutOf("k"), In(absl::Seconds(10)));
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(a.calls(), 1);
+  // Not a timing assert on speed: it bounds a wait that would otherwise end
+  // only with gRPC's 5-second backup poller.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+}
+
 // Connect fails, naming the endpoints, when none answers in time.
 TEST(ClientConnectTest, UnreachableEndpointsFailConnect) {
   std::string dead_address;
