@@ -91,7 +91,8 @@ void AddBenchCommand(CLI::App& app, CommandSet& commands) {
       "Load generator: write, read, mixed or echo (Maintenance.Echo, the ceiling of one\n"
       "unary call per operation). Prints ops/s, latency p50/p90/p99/p99.9/max and, with\n"
       "--server-pids, the servers' CPU time per operation. Exit code 1 if any operation failed.");
-  bench->add_option("workload", flags->workload, "write, read, mixed or echo")->required();
+  bench->add_option("workload,--workload", flags->workload, "write, read, mixed or echo")
+      ->required();
   bench->add_option("--clients", c.clients, "Requests in flight at once (closed loop)")
       ->capture_default_str();
   bench->add_option("--connections", c.connections, "gRPC connections per node")

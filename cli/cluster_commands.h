@@ -1,5 +1,5 @@
 // rkvctl's cluster commands: cluster status, member list, leader transfer,
-// endpoint health and endpoint status. Not thread-safe; main thread only.
+// endpoint health/status/hash and log-level. Not thread-safe; main thread only.
 #pragma once
 
 #include "cli/command.h"

@@ -365,6 +365,94 @@ std::string RenderClusterStatus(const v1::PartitionListResponse& response, Outpu
   return table.Render();
 }
 
+std::string RenderLogLevel(const std::vector<EndpointLogLevel>& rows, const std::string& level,
+                           OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    JsonWriter json;
+    json.BeginArray();
+    for (const EndpointLogLevel& row : rows) {
+      json.BeginObject();
+      json.Key("endpoint").String(row.endpoint);
+      if (row.answer.ok()) {
+        json.Key("level").String(level);
+        json.Key("previous_level").String(row.answer->previous_level());
+      } else {
+        json.Key("error").String(ErrorText(row.answer.status()));
+      }
+      json.EndObject();
+    }
+    json.EndArray();
+    return json.Take();
+  }
+  Table table({"ENDPOINT", "LEVEL", "PREVIOUS", "ERROR"});
+  for (const EndpointLogLevel& row : rows) {
+    if (row.answer.ok()) {
+      table.AddRow({row.endpoint, EscapeForTerminal(level),
+                    EscapeForTerminal(row.answer->previous_level()), ""});
+    } else {
+      table.AddRow({row.endpoint, "-", "-", EscapeForTerminal(ErrorText(row.answer.status()))});
+    }
+  }
+  return table.Render();
+}
+
+std::string RenderHashes(const std::vector<EndpointHash>& rows, uint64_t partition_id,
+                         OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    JsonWriter json;
+    json.BeginObject();
+    json.Key("partition_id").Uint(partition_id);
+    json.Key("replicas").BeginArray();
+    for (const EndpointHash& row : rows) {
+      json.BeginObject();
+      json.Key("endpoint").String(row.endpoint);
+      if (row.answer.ok()) {
+        json.Key("member_id").Uint(row.answer->header().member_id());
+        json.Key("applied_index").Uint(row.answer->applied_index());
+        json.Key("applied_term").Uint(row.answer->applied_term());
+        json.Key("hash").String(absl::StrFormat("%016x", row.answer->hash()));
+      } else {
+        json.Key("error").String(ErrorText(row.answer.status()));
+      }
+      json.EndObject();
+    }
+    json.EndArray();
+    const std::string mismatch = HashMismatch(rows);
+    json.Key("consistent").Bool(mismatch.empty());
+    json.EndObject();
+    return json.Take();
+  }
+  Table table({"ENDPOINT", "MEMBER", "APPLIED", "TERM", "HASH", "ERROR"});
+  for (const EndpointHash& row : rows) {
+    if (row.answer.ok()) {
+      const v1::PartitionHashResponse& a = *row.answer;
+      table.AddRow({row.endpoint, absl::StrCat(a.header().member_id()),
+                    absl::StrCat(a.applied_index()), absl::StrCat(a.applied_term()),
+                    absl::StrFormat("%016x", a.hash()), ""});
+    } else {
+      table.AddRow(
+          {row.endpoint, "-", "-", "-", "-", EscapeForTerminal(ErrorText(row.answer.status()))});
+    }
+  }
+  return table.Render();
+}
+
+std::string HashMismatch(const std::vector<EndpointHash>& rows) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t j = i + 1; j < rows.size(); ++j) {
+      if (!rows[i].answer.ok() || !rows[j].answer.ok()) continue;
+      const v1::PartitionHashResponse& a = *rows[i].answer;
+      const v1::PartitionHashResponse& b = *rows[j].answer;
+      if (a.applied_index() == b.applied_index() && a.hash() != b.hash()) {
+        return absl::StrFormat(
+            "members %d and %d hold different state at applied index %d (%016x vs %016x)",
+            a.header().member_id(), b.header().member_id(), a.applied_index(), a.hash(), b.hash());
+      }
+    }
+  }
+  return "";
+}
+
 std::string RenderEndpointHealth(const std::vector<EndpointHealth>& rows, OutputFormat format) {
   if (format == OutputFormat::kJson) {
     JsonWriter json;

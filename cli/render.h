@@ -48,6 +48,22 @@ struct EndpointStatus {
   std::string endpoint;
   absl::StatusOr<v1::StatusResponse> status;
 };
+struct EndpointLogLevel {
+  std::string endpoint;
+  absl::StatusOr<v1::SetLogLevelResponse> answer;
+};
+struct EndpointHash {
+  std::string endpoint;
+  absl::StatusOr<v1::PartitionHashResponse> answer;
+};
+std::string RenderLogLevel(const std::vector<EndpointLogLevel>& rows, const std::string& level,
+                           OutputFormat format);
+std::string RenderHashes(const std::vector<EndpointHash>& rows, uint64_t partition_id,
+                         OutputFormat format);
+// The first pair of answers at one applied index with different hashes, as a
+// message naming both members and the index; empty when they all agree.
+std::string HashMismatch(const std::vector<EndpointHash>& rows);
+
 std::string RenderEndpointHealth(const std::vector<EndpointHealth>& rows, OutputFormat format);
 std::string RenderEndpointStatus(const std::vector<EndpointStatus>& rows, OutputFormat format);
 

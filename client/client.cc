@@ -185,6 +185,29 @@ absl::StatusOr<v1::HealthResponse> Client::NodeHealth(const std::string& endpoin
   return RunSync<internal::HealthMethod>(core_.get(), {}, OneNode(endpoint, deadline));
 }
 
+absl::StatusOr<v1::PartitionListResponse> Client::NodePartitionList(const std::string& endpoint,
+                                                                    absl::Time deadline) {
+  return RunSync<internal::PartitionListMethod>(core_.get(), {}, OneNode(endpoint, deadline));
+}
+
+absl::StatusOr<v1::SetLogLevelResponse> Client::NodeSetLogLevel(const std::string& endpoint,
+                                                                const std::string& level,
+                                                                absl::Time deadline) {
+  v1::SetLogLevelRequest request;
+  request.set_level(level);
+  return RunSync<internal::SetLogLevelMethod>(core_.get(), std::move(request),
+                                              OneNode(endpoint, deadline));
+}
+
+absl::StatusOr<v1::PartitionHashResponse> Client::NodePartitionHash(const std::string& endpoint,
+                                                                    uint64_t partition_id,
+                                                                    absl::Time deadline) {
+  v1::PartitionHashRequest request;
+  request.set_partition_id(partition_id);
+  return RunSync<internal::PartitionHashMethod>(core_.get(), std::move(request),
+                                                OneNode(endpoint, deadline));
+}
+
 std::string PrefixEnd(absl::string_view prefix) {
   std::string end(prefix);
   while (!end.empty()) {

@@ -97,6 +97,19 @@ class Client final {
   // Calls on one node (endpoint "host:port"), made once, without retries.
   absl::StatusOr<v1::StatusResponse> NodeStatus(const std::string& endpoint, absl::Time deadline);
   absl::StatusOr<v1::HealthResponse> NodeHealth(const std::string& endpoint, absl::Time deadline);
+  // The partitions as this node sees them: its own replicas' state in full,
+  // its followers' match indexes where it leads.
+  absl::StatusOr<v1::PartitionListResponse> NodePartitionList(const std::string& endpoint,
+                                                              absl::Time deadline);
+  // Sets the node's log level (trace, debug, info, warn, error, critical,
+  // off); the answer holds the previous one.
+  absl::StatusOr<v1::SetLogLevelResponse> NodeSetLogLevel(const std::string& endpoint,
+                                                          const std::string& level,
+                                                          absl::Time deadline);
+  // The hash of the node's replica of a partition at its applied index.
+  absl::StatusOr<v1::PartitionHashResponse> NodePartitionHash(const std::string& endpoint,
+                                                              uint64_t partition_id,
+                                                              absl::Time deadline);
 
  private:
   explicit Client(std::unique_ptr<internal::Core> core);

@@ -171,4 +171,24 @@ struct HealthMethod : UnkeyedMethod<v1::HealthRequest, v1::HealthResponse, OpKin
   }
 };
 
+struct SetLogLevelMethod
+    : UnkeyedMethod<v1::SetLogLevelRequest, v1::SetLogLevelResponse, OpKind::kRead> {
+  static std::string Describe(const Request& r) { return "set log level to " + r.level(); }
+  static void Start(Connection& c, grpc::ClientContext* context, const Request* request,
+                    Response* response, GrpcDone done) {
+    c.maintenance->async()->SetLogLevel(context, request, response, std::move(done));
+  }
+};
+
+struct PartitionHashMethod
+    : UnkeyedMethod<v1::PartitionHashRequest, v1::PartitionHashResponse, OpKind::kRead> {
+  static std::string Describe(const Request& r) {
+    return absl::StrCat("hash of partition ", r.partition_id());
+  }
+  static void Start(Connection& c, grpc::ClientContext* context, const Request* request,
+                    Response* response, GrpcDone done) {
+    c.maintenance->async()->PartitionHash(context, request, response, std::move(done));
+  }
+};
+
 }  // namespace rkv::client::internal

@@ -134,5 +134,40 @@ TEST(RenderTest, EndpointHealthShowsErrors) {
             "\"error\":\"UNAVAILABLE: connection refused\"}]\n");
 }
 
+// Replicas at one applied index must hash alike; different indexes may differ.
+TEST(RenderTest, HashesAndMismatches) {
+  std::vector<EndpointHash> rows;
+  rows.push_back(
+      {"a:1", Parse<v1::PartitionHashResponse>(
+                  "header { member_id: 1 } applied_index: 50 applied_term: 2 hash: 255")});
+  rows.push_back({"b:2", Parse<v1::PartitionHashResponse>(
+                             "header { member_id: 2 } applied_index: 49 applied_term: 2 hash: 7")});
+  rows.push_back({"c:3", absl::NotFoundError("partition 4 is not hosted on node 3")});
+  EXPECT_EQ(HashMismatch(rows), "");
+  EXPECT_EQ(RenderHashes(rows, 4, OutputFormat::kTable),
+            "ENDPOINT  MEMBER  APPLIED  TERM  HASH              ERROR\n"
+            "a:1       1       50       2     00000000000000ff\n"
+            "b:2       2       49       2     0000000000000007\n"
+            "c:3       -       -        -     -                 NOT_FOUND: partition 4 is not "
+            "hosted on node 3\n");
+  rows.push_back({"d:4", Parse<v1::PartitionHashResponse>(
+                             "header { member_id: 4 } applied_index: 50 applied_term: 2 hash: 1")});
+  EXPECT_EQ(HashMismatch(rows),
+            "members 1 and 4 hold different state at applied index 50 "
+            "(00000000000000ff vs 0000000000000001)");
+  EXPECT_NE(RenderHashes(rows, 4, OutputFormat::kJson).find("\"consistent\":false"),
+            std::string::npos);
+}
+
+TEST(RenderTest, LogLevelPerEndpoint) {
+  std::vector<EndpointLogLevel> rows;
+  rows.push_back({"a:1", Parse<v1::SetLogLevelResponse>("previous_level: 'info'")});
+  rows.push_back({"b:2", absl::InvalidArgumentError("level \"loud\" is unknown")});
+  EXPECT_EQ(
+      RenderLogLevel(rows, "debug", OutputFormat::kJson),
+      "[{\"endpoint\":\"a:1\",\"level\":\"debug\",\"previous_level\":\"info\"},"
+      "{\"endpoint\":\"b:2\",\"error\":\"INVALID_ARGUMENT: level \\\"loud\\\" is unknown\"}]\n");
+}
+
 }  // namespace
 }  // namespace rkv::cli
