@@ -97,23 +97,29 @@ Ready RawNode::TakeReady() {
   ready.messages.swap(consensus_->messages());
   ready.read_states.swap(consensus_->read_states());
   ready_taken_ = true;
+
+  handed_ = Handed{};
+  handed_.hard_state = ready.hard_state;
+  if (!ready.entries.empty()) {
+    handed_.last_entry = {ready.entries.back().index(), ready.entries.back().term()};
+  }
+  if (ready.snapshot) handed_.snapshot_index = ready.snapshot->metadata().index();
+  if (!ready.committed_entries.empty()) {
+    handed_.last_committed_index = ready.committed_entries.back().index();
+    for (const Entry& e : ready.committed_entries) handed_.committed_bytes += e.data().size();
+  }
   return ready;
 }
 
-void RawNode::Advance(const Ready& ready) {
+void RawNode::Advance() {
   RKV_CHECK(ready_taken_);
   ready_taken_ = false;
-  if (ready.hard_state) prev_hard_state_ = *ready.hard_state;
-  std::optional<std::pair<uint64_t, uint64_t>> last_entry;
-  if (!ready.entries.empty()) last_entry = {ready.entries.back().index(), ready.entries.back().term()};
-  std::optional<uint64_t> snapshot_index;
-  if (ready.snapshot) snapshot_index = ready.snapshot->metadata().index();
-  consensus_->OnPersisted(last_entry, snapshot_index);
-  if (!ready.committed_entries.empty()) {
-    uint64_t bytes = 0;
-    for (const Entry& e : ready.committed_entries) bytes += e.data().size();
-    consensus_->OnApplying(ready.committed_entries.back().index(), bytes);
+  if (handed_.hard_state) prev_hard_state_ = *handed_.hard_state;
+  consensus_->OnPersisted(handed_.last_entry, handed_.snapshot_index);
+  if (handed_.last_committed_index) {
+    consensus_->OnApplying(*handed_.last_committed_index, handed_.committed_bytes);
   }
+  handed_ = Handed{};
 }
 
 Status RawNode::GetStatus() const {

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -113,8 +115,11 @@ class RawNode final {
   bool HasReady() const;
   // Everything that is ready now. REQUIRES: the previous Ready was Advanced.
   Ready TakeReady();
-  // Confirms the Ready was persisted, sent and handed to apply.
-  void Advance(const Ready& ready);
+  // Confirms the last Ready was persisted, sent and handed to apply. It acts
+  // on what TakeReady handed out, not on the Ready object, so the caller may
+  // move the Ready's contents away (entries to the apply stage, messages to
+  // the transport) before calling it.
+  void Advance();
 
   Status GetStatus() const;
   NodeId Leader() const;
@@ -131,6 +136,15 @@ class RawNode final {
   SoftState prev_soft_state_;
   HardState prev_hard_state_;
   bool ready_taken_ = false;
+  // What the Ready in the caller's hands holds, recorded at TakeReady.
+  struct Handed {
+    std::optional<HardState> hard_state;
+    std::optional<std::pair<uint64_t, uint64_t>> last_entry;  // index, term
+    std::optional<uint64_t> snapshot_index;
+    std::optional<uint64_t> last_committed_index;
+    uint64_t committed_bytes = 0;
+  };
+  Handed handed_;
 };
 
 }  // namespace rkv::raft

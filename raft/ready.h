@@ -8,7 +8,9 @@
 //   2. sends messages (only after step 1: a vote or an ack promises durability);
 //   3. applies committed_entries in order (may be done by another thread, but
 //      in order and exactly once);
-//   4. calls RawNode::Advance(ready) before the next TakeReady().
+//   4. calls RawNode::Advance() before the next TakeReady(). The caller may
+//      move the Ready's contents away first: Advance acts on what TakeReady
+//      handed out.
 #pragma once
 
 #include <cstdint>

@@ -330,7 +330,7 @@ bool Driver::ProcessReadys() {
       Set(m->commit_index, static_cast<double>(info.commit.load()));
       Set(m->proposals_pending, static_cast<double>(replica->proposals().size()));
     }
-    replica->raw().Advance(ready);
+    replica->raw().Advance();
   }
   for (auto& [to, messages] : outgoing) transport_->Send(to, std::move(messages));
   return true;

@@ -108,7 +108,7 @@ class BenchCluster {
       node.applied = ready.committed_entries.back().index();
     }
     // 4. Advance.
-    node.raw->Advance(ready);
+    node.raw->Advance();
     if (node.applied >= node.snapshot_index + kCompactEveryEntries) {
       RKV_CHECK_OK(node.log.CreateSnapshot(node.applied, node.conf, std::string()));
       node.snapshot_index = node.applied;

@@ -174,7 +174,7 @@ class TestNetwork {
       n.applied_index = e.index();
     }
     for (ReadState& rs : ready.read_states) n.read_states.push_back(std::move(rs));
-    n.raw->Advance(ready);
+    n.raw->Advance();
   }
 
   // Ids of the nodes that consider themselves leader.

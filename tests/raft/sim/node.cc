@@ -151,7 +151,7 @@ absl::Status SimNode::HandleReady(Invariants* invariants, ReadyOutput* out,
   if (crash_at(CrashStage::kMidApply) || crash_at(CrashStage::kBeforeAdvance)) {
     return absl::OkStatus();
   }
-  raw_->Advance(ready);
+  raw_->Advance();
   return MaybeSnapshot();
 }
 
