@@ -721,7 +721,7 @@ TEST(RawNodeTest, AdvanceActsOnWhatWasHandedOutEvenIfTheReadyWasEmptied) {
   ASSERT_TRUE(settle());
   ASSERT_TRUE(node->IsLeader());
   for (int round = 0; round < 5; ++round) {
-    ASSERT_TRUE(node->Propose("x" + std::to_string(round)).ok());
+    ASSERT_TRUE(node->Propose(absl::StrCat("x", round)).ok());
     ASSERT_TRUE(settle()) << "round " << round;
     EXPECT_EQ(last_applied, node->LastIndex());
   }

@@ -372,8 +372,8 @@ TEST_F(ApplyTest, BlindPutsFoldLikeReadBeforeWritePuts) {
   // read, in a flush or compaction); the result must equal reading first.
   std::vector<std::string> commands;
   for (int round = 0; round < 6; ++round) {
-    commands.push_back(PutCommand("k", "v" + std::to_string(round), 0, false, round * 100));
-    commands.push_back(PutCommand("ttl", "t" + std::to_string(round),
+    commands.push_back(PutCommand("k", absl::StrCat("v", round), 0, false, round * 100));
+    commands.push_back(PutCommand("ttl", absl::StrCat("t", round),
                                   /*expiry_unix_ms=*/round * 100 + 50, false, round * 100));
     if (round == 2) commands.push_back(DeleteCommand("k"));
     if (round == 4) commands.push_back(PutCommand("ttl", "peek", 0, /*prev_kv=*/true, 420));
