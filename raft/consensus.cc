@@ -725,12 +725,18 @@ void Consensus::HandleReadIndexOnLeader(const Message& m) {
     return;
   }
   PendingRead read{log_.committed(), m.from(), m.context(), {}};
-  if (tracker_.IsSoleVoter(id_) || config_.read_only == ReadOnlyOption::kLeaseBased) {
+  if (config_.read_only == ReadOnlyOption::kLeaseBased) {
     RespondToRead(read);
     return;
   }
   read_only_.Add(read.index, read.from, read.context);
-  read_only_.RecordAck(id_, read.context);
+  // The leader's own acknowledgement may already be a quorum (a sole voter,
+  // also in a joint configuration of itself alone).
+  const std::set<NodeId>* acks = read_only_.RecordAck(id_, read.context);
+  if (acks != nullptr && tracker_.QuorumAcked(*acks)) {
+    for (const PendingRead& ready : read_only_.Advance(read.context)) RespondToRead(ready);
+    return;
+  }
   // Step 2: confirm leadership with a round of heartbeats carrying the context.
   for (const auto& [id, pr] : tracker_.progress()) {
     if (id != id_) SendHeartbeat(id, m.context());

@@ -57,11 +57,6 @@ bool ProgressTracker::QuorumActive() const {
          }) == VoteResult::kWon;
 }
 
-bool ProgressTracker::IsSoleVoter(NodeId id) const {
-  return !config_.voters.IsJoint() && config_.voters.incoming.size() == 1 &&
-         config_.voters.incoming.Contains(id);
-}
-
 VoteResult ProgressTracker::TallyVotes(size_t* granted, size_t* rejected) const {
   *granted = 0;
   *rejected = 0;

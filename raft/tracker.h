@@ -50,8 +50,6 @@ class ProgressTracker final {
   uint64_t Committed() const;
   // True when a quorum of voters was heard from recently (check-quorum, thesis §6.2).
   bool QuorumActive() const;
-  // True when id is the one and only voter (its own vote is a quorum).
-  bool IsSoleVoter(NodeId id) const;
 
   void ResetVotes() { votes_.clear(); }
   void RecordVote(NodeId id, bool granted) { votes_.emplace(id, granted); }
