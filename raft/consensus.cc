@@ -386,10 +386,11 @@ absl::Status Consensus::Step(Message m) {
       BecomeFollower(m.term(), kNoNode);
     }
   } else if (m.term() < term_) {
-    if ((config_.check_quorum || config_.pre_vote) &&
-        (m.type() == pb::MSG_HEARTBEAT || m.type() == pb::MSG_APPEND)) {
-      // A stale leader learns our term from this and steps down; without it, a
-      // leader isolated by check-quorum or pre-vote would never learn it lost.
+    if (m.type() == pb::MSG_HEARTBEAT || m.type() == pb::MSG_APPEND) {
+      // Raft paper §5.1: a stale request is answered with our term, so a stale
+      // leader steps down. Without it a leader would never learn it lost when
+      // our vote requests cannot reach it (pre-vote, or a membership we have
+      // not caught up on that leaves it out) and it needs us for a quorum.
       Message resp;
       resp.set_type(pb::MSG_APPEND_RESPONSE);
       resp.set_to(m.from());

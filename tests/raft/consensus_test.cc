@@ -58,6 +58,43 @@ TEST(ElectionTest, CandidateWithoutMajorityNeverBecomesLeader) {
 
 // Randomized election timeouts (Raft paper §5.2) elect exactly one leader
 // when every node just ticks.
+// Raft paper §5.1: a request with a stale term is rejected with the current
+// term, so its sender steps down. Here node 3's term ran ahead while it was
+// cut off and its own vote requests never reach the leader (in the simulator,
+// seed 15391: a stale membership left the leader out of its voters), and the
+// leader needs node 3 for a quorum. Without the reply, with neither pre-vote
+// nor check-quorum, the leader kept its old term for ever and nothing
+// committed again.
+TEST(ElectionTest, StaleLeaderLearnsTheHigherTermFromTheReplyToItsHeartbeat) {
+  TestNetwork net(TestNetwork::Ids(3), [](Config& c) {
+    c.pre_vote = false;
+    c.check_quorum = false;
+  });
+  net.Elect(1);
+  ASSERT_TRUE(net.raw(1).IsLeader());
+  net.Isolate(3);
+  net.Tick(3, 100);
+  const uint64_t term3 = net.raw(3).Term();
+  ASSERT_GT(term3, net.raw(1).Term());
+  net.Heal();
+  net.Isolate(2);
+  net.SetDropFilter([](const Message& m) { return m.from() == 3 && m.type() == pb::MSG_VOTE; });
+  // One heartbeat round: node 3 answers it with its term.
+  net.Tick(1, 3);
+  net.Stabilize();
+  EXPECT_FALSE(net.raw(1).IsLeader());
+  EXPECT_GE(net.raw(1).Term(), term3);
+  // With the links whole again, a leader commits and node 3 follows it.
+  net.Heal();
+  net.Isolate(2);
+  for (int i = 0; i < 20 && net.Leaders().empty(); ++i) net.TickAll(10);
+  ASSERT_EQ(net.Leaders().size(), 1u);
+  const NodeId leader = net.Leaders()[0];
+  ASSERT_TRUE(net.Propose(leader, "after").ok());
+  net.Stabilize();
+  EXPECT_EQ(net.AppliedData(3), std::vector<std::string>{"after"});
+}
+
 TEST(ElectionTest, TicksAloneElectExactlyOneLeader) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     TestNetwork net(TestNetwork::Ids(5), [seed](Config& c) { c.seed = seed; });

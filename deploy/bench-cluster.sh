@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Measures a fresh 3-node cluster of the optimized build on this machine with
+# rkvctl bench: the echo ceiling (one empty unary call per operation), then
+# writes, linearizable reads and serializable reads, each at every
+# concurrency given. 32-byte keys, 256-byte values, a 100k-key space, fsync
+# on. Prints one line per run and, with the servers' PIDs, their CPU per op.
+#   deploy/bench-cluster.sh [SECONDS] [CLIENTS...]     (defaults: 10 s; 1 16 256 512)
+# rkvd settings go in its RKV_* environment variables (for example
+# RKV_METRICS=false to measure what metrics cost).
+# Uses ports 7001-7003, 7101-7103 and 9101-9103 and a temporary data dir; it
+# stops the nodes it started, also when interrupted.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/build/bin
+seconds=${1:-10}
+shift || true
+clients=("$@")
+[ ${#clients[@]} -gt 0 ] || clients=(1 16 256 512)
+data=$(mktemp -d /tmp/rkv-bench.XXXXXX)
+endpoints=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003
+cleanup() { RKV_DATA=$data bash "$root/deploy/local-cluster.sh" stop >/dev/null 2>&1 || true; rm -rf "$data"; }
+trap cleanup EXIT INT TERM
+
+RKV_DATA=$data bash "$root/deploy/local-cluster.sh" start >/dev/null
+pids=$(cat "$data"/node*.pid | paste -sd, -)
+common=(--endpoints "$endpoints" bench --duration "${seconds}s" --warmup 2s --key-size 32
+        --value-size 256 --key-space 100000 --server-pids "$pids" --no-progress)
+
+run() {
+  local label=$1 n=$2
+  shift 2
+  local out
+  out=$("$bin/rkvctl" "${common[@]}" --clients "$n" "$@" 2>&1) || true
+  local ops p99 cpu failed
+  ops=$(sed -n 's/^throughput *\([0-9]*\) ops\/s.*/\1/p' <<<"$out")
+  p99=$(sed -n 's/.* p99 \([0-9.]*\) .*/\1/p' <<<"$out")
+  cpu=$(sed -n 's/^server cpu.* = \([0-9.]*\) us\/op.*/\1/p' <<<"$out")
+  failed=$(sed -n 's/^operations.* \([0-9]*\) failed.*/\1/p' <<<"$out")
+  printf '%-14s %7s %10s %10s %12s %8s\n' "$label" "$n" "${ops:-?}" "${p99:-?}" "${cpu:-?}" "${failed:-?}"
+}
+
+printf '%-14s %7s %10s %10s %12s %8s\n' workload clients "ops/s" "p99 ms" "server us/op" failed
+"$bin/rkvctl" --endpoints "$endpoints" bench write --clients 256 --total 1000 --key-size 32 \
+  --value-size 256 --key-space 100000 --prefill --no-progress >/dev/null 2>&1 || true
+for n in "${clients[@]}"; do run echo "$n" echo; done
+for n in "${clients[@]}"; do run write "$n" write; done
+for n in "${clients[@]}"; do run read "$n" read; done
+for n in "${clients[@]}"; do run serializable "$n" read --serializable; done
