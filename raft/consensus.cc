@@ -334,7 +334,11 @@ void Consensus::TickHeartbeat() {
     if (config_.check_quorum) {
       // Thesis §6.2: a leader that did not hear from a quorum within an
       // election timeout steps down, so a partitioned leader stops serving.
-      if (!tracker_.QuorumActive()) {
+      // A removed leader handing over is the exception: it serves no read
+      // and takes no proposal, and it must stay to catch a successor up.
+      // Stepping down would strand voters that lack its last entries, since
+      // its longer log would then refuse them its vote (simulator, seed 16682).
+      if (!tracker_.QuorumActive() && !stepping_down_) {
         Log(LogLevel::kWarning, "did not hear from a quorum; stepping down");
         BecomeFollower(term_, kNoNode);
         return;

@@ -72,6 +72,20 @@ TEST_P(SimTest, SafeUnderFaultsAndLiveAfterHeal) {
   }
 }
 
+// Seeds that once found a bug, run on every build whatever kSeeds is. 2117:
+// a ReadIndex on a leader that was its own quorum in a joint configuration
+// never completed. 15391: a stale leader never learned a follower's higher
+// term. 16682: a removed leader stepped down by check-quorum before any
+// remaining voter had its log, and no one could be elected again.
+TEST(SimRegressionTest, SeedsThatFoundBugs) {
+  for (uint64_t seed : {2117, 15391, 16682}) {
+    SCOPED_TRACE(absl::StrCat("replay: build/bin/raft_sim --nodes 3 --steps 1000 --seed ", seed));
+    Simulation sim({.seed = seed, .nodes = 3, .steps = kSteps});
+    absl::Status status = sim.Run();
+    ASSERT_TRUE(status.ok()) << status.message() << "\nlast events:\n" << sim.LastEvents(50);
+  }
+}
+
 std::vector<Shard> AllShards() {
   std::vector<Shard> shards;
   for (size_t nodes : {3, 5}) {
