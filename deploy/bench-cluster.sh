@@ -6,7 +6,8 @@
 # on. Prints one line per run and, with the servers' PIDs, their CPU per op.
 #   deploy/bench-cluster.sh [SECONDS] [CLIENTS...]     (defaults: 10 s; 1 16 256 512)
 # rkvd settings go in its RKV_* environment variables (for example
-# RKV_METRICS=false to measure what metrics cost).
+# RKV_METRICS=false to measure what metrics cost). RKV_BENCH_WORKLOADS picks
+# some of: echo write read serializable (default: all four).
 # Uses ports 7001-7003, 7101-7103 and 9101-9103 and a temporary data dir; it
 # stops the nodes it started, also when interrupted.
 set -euo pipefail
@@ -42,7 +43,12 @@ run() {
 printf '%-14s %7s %10s %10s %12s %8s\n' workload clients "ops/s" "p99 ms" "server us/op" failed
 "$bin/rkvctl" --endpoints "$endpoints" bench write --clients 256 --total 1000 --key-size 32 \
   --value-size 256 --key-space 100000 --prefill --no-progress >/dev/null 2>&1 || true
-for n in "${clients[@]}"; do run echo "$n" echo; done
-for n in "${clients[@]}"; do run write "$n" write; done
-for n in "${clients[@]}"; do run read "$n" read; done
-for n in "${clients[@]}"; do run serializable "$n" read --serializable; done
+for workload in ${RKV_BENCH_WORKLOADS:-echo write read serializable}; do
+  for n in "${clients[@]}"; do
+    case $workload in
+      echo | write | read) run "$workload" "$n" "$workload" ;;
+      serializable) run serializable "$n" read --serializable ;;
+      *) echo "unknown workload $workload (echo, write, read, serializable)" >&2; exit 2 ;;
+    esac
+  done
+done
