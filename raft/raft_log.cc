@@ -1,6 +1,8 @@
 #include "raft/raft_log.h"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
@@ -65,6 +67,7 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
     RKV_CHECK_GT(conflict, committed_);
     const size_t skip = conflict - (index + 1);
     entries.erase(entries.begin(), entries.begin() + static_cast<ptrdiff_t>(skip));
+    TruncatePersistedTail(conflict);
     unstable_.TruncateAndAppend(std::move(entries));
   }
   CommitTo(std::min(committed, last_new));
@@ -74,6 +77,7 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
 uint64_t RaftLog::Append(std::vector<Entry> entries) {
   if (entries.empty()) return LastIndex();
   RKV_CHECK_GT(entries.front().index(), committed_);
+  TruncatePersistedTail(entries.front().index());
   unstable_.TruncateAndAppend(std::move(entries));
   return LastIndex();
 }
@@ -155,22 +159,89 @@ void RaftLog::AppliedTo(uint64_t index) {
   RKV_CHECK_LE(index, committed_);
   RKV_CHECK_GE(index, applied_);
   applied_ = index;
+  DropPersistedTailBelow(index + 1);
 }
 
 bool RaftLog::HasNextCommittedEntries() const {
   return committed_ > applied_ && applied_ + 1 >= FirstIndex();
 }
 
-std::vector<Entry> RaftLog::NextCommittedEntries() const {
+std::vector<Entry> RaftLog::NextCommittedEntries() {
   if (!HasNextCommittedEntries()) return {};
-  absl::StatusOr<std::vector<Entry>> entries =
-      Slice(std::max(applied_ + 1, FirstIndex()), committed_ + 1, max_committed_bytes_per_ready_);
-  RKV_CHECK_OK(entries.status());
-  return std::move(*entries);
+  const uint64_t lo = std::max(applied_ + 1, FirstIndex());
+  const uint64_t hi = committed_ + 1;
+  const uint64_t max_bytes = max_committed_bytes_per_ready_;
+  DropPersistedTailBelow(lo);
+  if (persisted_tail_.empty() || persisted_tail_.front().index() != lo) {
+    absl::StatusOr<std::vector<Entry>> entries = Slice(lo, hi, max_bytes);
+    RKV_CHECK_OK(entries.status());
+    return std::move(*entries);
+  }
+  // The same bound as Slice: the longest prefix within max_bytes, at least one.
+  uint64_t bytes = 0;
+  size_t count = 0;
+  for (; count < persisted_tail_.size() && persisted_tail_[count].index() < hi; ++count) {
+    const uint64_t entry_bytes = EntryBytes(persisted_tail_[count]);
+    if (count > 0 && bytes + entry_bytes > max_bytes) break;
+    bytes += entry_bytes;
+  }
+  const auto end = persisted_tail_.begin() + static_cast<ptrdiff_t>(count);
+  std::vector<Entry> out(std::make_move_iterator(persisted_tail_.begin()),
+                         std::make_move_iterator(end));
+  persisted_tail_.erase(persisted_tail_.begin(), end);
+  persisted_tail_bytes_ -= bytes;
+  const uint64_t next = out.back().index() + 1;
+  if (next < hi && bytes < max_bytes) {
+    absl::StatusOr<std::vector<Entry>> rest = Slice(next, hi, max_bytes - bytes);
+    RKV_CHECK_OK(rest.status());
+    for (Entry& e : *rest) {
+      bytes += EntryBytes(e);
+      if (bytes > max_bytes) break;
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+void RaftLog::StableTo(uint64_t index, uint64_t term) {
+  const size_t held = persisted_tail_.size();
+  const uint64_t first = unstable_.offset();
+  unstable_.StableTo(index, term, &persisted_tail_);
+  if (persisted_tail_.size() == held) return;
+  // Keep the tail contiguous and bounded; what does not fit is read back from
+  // the LogReader when it is handed out.
+  bool keep = held == 0 || persisted_tail_[held - 1].index() + 1 == first;
+  size_t kept = held;
+  for (size_t i = held; keep && i < persisted_tail_.size(); ++i) {
+    const uint64_t entry_bytes = EntryBytes(persisted_tail_[i]);
+    if (persisted_tail_bytes_ + entry_bytes > kMaxPersistedTailBytes) break;
+    persisted_tail_bytes_ += entry_bytes;
+    kept = i + 1;
+  }
+  persisted_tail_.resize(kept);
+}
+
+void RaftLog::TruncatePersistedTail(uint64_t index) {
+  while (!persisted_tail_.empty() && persisted_tail_.back().index() >= index) {
+    persisted_tail_bytes_ -= EntryBytes(persisted_tail_.back());
+    persisted_tail_.pop_back();
+  }
+}
+
+void RaftLog::DropPersistedTailBelow(uint64_t index) {
+  size_t count = 0;
+  for (; count < persisted_tail_.size() && persisted_tail_[count].index() < index; ++count) {
+    persisted_tail_bytes_ -= EntryBytes(persisted_tail_[count]);
+  }
+  persisted_tail_.erase(persisted_tail_.begin(),
+                        persisted_tail_.begin() + static_cast<ptrdiff_t>(count));
 }
 
 void RaftLog::Restore(Snapshot snapshot) {
   committed_ = snapshot.metadata().index();
+  // The snapshot replaces the whole log.
+  persisted_tail_.clear();
+  persisted_tail_bytes_ = 0;
   unstable_.Restore(std::move(snapshot));
 }
 

@@ -17,6 +17,9 @@ namespace rkv::raft {
 
 class RaftLog final {
  public:
+  // Bound on the bytes (EntryBytes) of the persisted tail.
+  static constexpr uint64_t kMaxPersistedTailBytes = 8ull << 20;
+
   // REQUIRES: log outlives this RaftLog.
   RaftLog(const LogReader* log, uint64_t max_committed_bytes_per_ready);
 
@@ -58,9 +61,16 @@ class RaftLog final {
   bool MaybeCommit(uint64_t max_index, uint64_t term);
   void AppliedTo(uint64_t index);
   bool HasNextCommittedEntries() const;
-  std::vector<Entry> NextCommittedEntries() const;
+  // The committed entries after the applied index, bounded by
+  // max_committed_bytes_per_ready (at least one). Entries still held in the
+  // persisted tail (below) are moved out of it, so each is handed out without
+  // a copy; calling again before AppliedTo reads them from the LogReader.
+  std::vector<Entry> NextCommittedEntries();
 
-  void StableTo(uint64_t index, uint64_t term) { unstable_.StableTo(index, term); }
+  // The caller persisted entries up to index (with that term). They leave the
+  // unstable suffix and, within kMaxPersistedTailBytes, are kept in the
+  // persisted tail until NextCommittedEntries hands them out.
+  void StableTo(uint64_t index, uint64_t term);
   void StableSnapshotTo(uint64_t index) { unstable_.StableSnapshotTo(index); }
   void Restore(Snapshot snapshot);
   // The snapshot to send a follower: a pending unstable one, else the log's.
@@ -74,8 +84,21 @@ class RaftLog final {
   std::string ToString() const;
 
  private:
+  // Drops persisted-tail entries at index >= index (they are being replaced).
+  void TruncatePersistedTail(uint64_t index);
+  // Drops persisted-tail entries below index (already handed out or applied).
+  void DropPersistedTailBelow(uint64_t index);
+
   const LogReader* log_;
   Unstable unstable_;
+  // Entries the caller persisted that have not been handed out for apply yet:
+  // the very objects that left unstable_, identical to the LogReader's entries
+  // at those indexes (the caller wrote them from a Ready, and any later write
+  // at those indexes goes through TruncateAndAppend, which drops them here).
+  // Contiguous; at most kMaxPersistedTailBytes. An optimisation only: whatever
+  // is not here is read from the LogReader.
+  std::vector<Entry> persisted_tail_;
+  uint64_t persisted_tail_bytes_ = 0;
   uint64_t committed_;
   uint64_t applied_;
   uint64_t max_committed_bytes_per_ready_;

@@ -1,5 +1,7 @@
 #include "raft/unstable.h"
 
+#include <utility>
+
 #include "raft/check.h"
 
 namespace rkv::raft {
@@ -26,12 +28,17 @@ std::optional<uint64_t> Unstable::MaybeTerm(uint64_t index) const {
   return entries_[index - offset_].term();
 }
 
-void Unstable::StableTo(uint64_t index, uint64_t term) {
+void Unstable::StableTo(uint64_t index, uint64_t term, std::vector<Entry>* persisted) {
   std::optional<uint64_t> t = MaybeTerm(index);
   // Only entries still held with the same term are now stable; if the term
   // differs, a newer leader replaced them after the Ready was taken.
   if (!t || *t != term || index < offset_) return;
-  entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(index + 1 - offset_));
+  const auto end = entries_.begin() + static_cast<ptrdiff_t>(index + 1 - offset_);
+  if (persisted != nullptr) {
+    persisted->reserve(persisted->size() + static_cast<size_t>(end - entries_.begin()));
+    for (auto it = entries_.begin(); it != end; ++it) persisted->push_back(std::move(*it));
+  }
+  entries_.erase(entries_.begin(), end);
   offset_ = index + 1;
 }
 

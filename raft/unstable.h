@@ -22,8 +22,9 @@ class Unstable final {
   // The term of index, if held here.
   std::optional<uint64_t> MaybeTerm(uint64_t index) const;
 
-  // The caller persisted entries up to index (with that term): drop them.
-  void StableTo(uint64_t index, uint64_t term);
+  // The caller persisted entries up to index (with that term): drop them,
+  // moving them to the end of *persisted when it is not null.
+  void StableTo(uint64_t index, uint64_t term, std::vector<Entry>* persisted = nullptr);
   void StableSnapshotTo(uint64_t index);
   void Restore(Snapshot snapshot);
   // Appends, replacing any held entries from entries.front().index on.

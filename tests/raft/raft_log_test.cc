@@ -1,5 +1,7 @@
 #include "raft/raft_log.h"
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -152,6 +154,61 @@ TEST(RaftLogTest, StableToIgnoresReplacedEntries) {
   EXPECT_EQ(f.log->PersistedLastIndex(), 3u);
   f.log->StableTo(5, 4);
   EXPECT_EQ(f.log->PersistedLastIndex(), 5u);
+}
+
+Entry WithData(uint64_t term, uint64_t index, std::string data) {
+  Entry e;
+  e.set_term(term);
+  e.set_index(index);
+  e.set_data(std::move(data));
+  return e;
+}
+
+// Persists what the log holds unstable, as a caller following ready.h does.
+void Persist(LogFixture& f) {
+  const std::vector<Entry>& unstable = f.log->unstable().entries();
+  ASSERT_FALSE(unstable.empty());
+  f.storage.Append(unstable);
+  f.log->StableTo(unstable.back().index(), unstable.back().term());
+}
+
+// Entries kept after they were persisted are handed out for apply exactly as
+// the log holds them, in order and within the byte bound.
+TEST(RaftLogTest, PersistedEntriesAreHandedOutAsStored) {
+  LogFixture f;
+  f.log = std::make_unique<RaftLog>(&f.storage, 2 * EntryBytes(WithData(4, 4, "a")));
+  f.log->CommitTo(3);
+  f.log->AppliedTo(3);
+  f.log->Append({WithData(4, 4, "a"), WithData(4, 5, "b"), WithData(4, 6, "c")});
+  Persist(f);
+  f.log->CommitTo(6);
+  std::vector<Entry> first = f.log->NextCommittedEntries();
+  ASSERT_EQ(first.size(), 2u) << "bounded by max_committed_bytes_per_ready";
+  EXPECT_EQ(first[0].data(), "a");
+  EXPECT_EQ(first[1].data(), "b");
+  f.log->AppliedTo(5);
+  std::vector<Entry> second = f.log->NextCommittedEntries();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].index(), 6u);
+  EXPECT_EQ(second[0].data(), "c");
+}
+
+// Raft paper §5.3: a follower replaces a conflicting uncommitted suffix even
+// after persisting it; what it later applies is the replacement.
+TEST(RaftLogTest, ReplacedPersistedEntriesAreNotHandedOut) {
+  LogFixture f;
+  f.log->CommitTo(3);
+  f.log->AppliedTo(3);
+  ASSERT_TRUE(f.log->MaybeAppend(3, 3, 3, {WithData(4, 4, "old4"), WithData(4, 5, "old5")}));
+  Persist(f);
+  ASSERT_TRUE(f.log->MaybeAppend(4, 4, 3, {WithData(5, 5, "new5")}));
+  Persist(f);
+  f.log->CommitTo(5);
+  std::vector<Entry> committed = f.log->NextCommittedEntries();
+  ASSERT_EQ(committed.size(), 2u);
+  EXPECT_EQ(committed[0].data(), "old4");
+  EXPECT_EQ(committed[1].term(), 5u);
+  EXPECT_EQ(committed[1].data(), "new5");
 }
 
 }  // namespace
