@@ -1,10 +1,19 @@
 #include "raft/memory_log.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
 #include "raft/unstable.h"
 
 namespace rkv::raft {
+
+namespace {
+
+// What a spare entry counts for in MemoryLog::kMaxSpareBytes.
+uint64_t SpareBytes(const Entry& entry) { return sizeof(Entry) + entry.data().capacity(); }
+
+}  // namespace
 
 MemoryLog::MemoryLog() { entries_.emplace_back(); }
 
@@ -46,8 +55,27 @@ void MemoryLog::Append(const std::vector<Entry>& entries) {
   const uint64_t first = entries.front().index();
   RKV_CHECK_GE(first, FirstIndex());
   RKV_CHECK_LE(first, LastIndex() + 1);
-  entries_.resize(first - entries_[0].index());
-  entries_.insert(entries_.end(), entries.begin(), entries.end());
+  const size_t keep = first - entries_[0].index();
+  for (size_t i = keep; i < entries_.size(); ++i) Recycle(entries_[i]);
+  entries_.resize(keep);
+  entries_.reserve(keep + entries.size());
+  for (const Entry& e : entries) {
+    if (spare_.empty()) {
+      entries_.push_back(e);
+      continue;
+    }
+    Entry& reused = entries_.emplace_back(std::move(spare_.back()));
+    spare_.pop_back();
+    spare_bytes_ -= SpareBytes(reused);
+    reused = e;  // copies into the buffer it already holds
+  }
+}
+
+void MemoryLog::Recycle(Entry& entry) {
+  const uint64_t bytes = SpareBytes(entry);
+  if (spare_bytes_ + bytes > kMaxSpareBytes) return;
+  spare_bytes_ += bytes;
+  spare_.push_back(std::move(entry));
 }
 
 absl::Status MemoryLog::ApplySnapshot(const Snapshot& snapshot) {
@@ -86,7 +114,9 @@ absl::Status MemoryLog::Compact(uint64_t index) {
         absl::StrCat("compact index ", index, " is outside (", offset, ", ", LastIndex(), "]"));
   }
   // The entry at `index` becomes the dummy that keeps its term for Term(index).
-  entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(index - offset));
+  const auto end = entries_.begin() + static_cast<ptrdiff_t>(index - offset);
+  for (auto it = entries_.begin() + 1; it != end; ++it) Recycle(*it);
+  entries_.erase(entries_.begin(), end);
   entries_[0].clear_data();
   return absl::OkStatus();
 }

@@ -47,12 +47,23 @@ class MemoryLog final : public LogReader {
 
   const HardState& hard_state() const { return hard_state_; }
 
+  // Bound on the memory held by entries kept for reuse (their data capacity
+  // plus the entry itself).
+  static constexpr uint64_t kMaxSpareBytes = 4ull << 20;
+
  private:
+  // Keeps a discarded entry for reuse by Append, within kMaxSpareBytes.
+  void Recycle(Entry& entry);
+
   HardState hard_state_;
   ConfState conf_state_;
   Snapshot snapshot_;
   // entries_[0] is a dummy holding the index and term of the snapshot.
   std::vector<Entry> entries_;
+  // Discarded entries whose data buffers Append copies into, so that a
+  // long-running log does not free and allocate a buffer for every entry.
+  std::vector<Entry> spare_;
+  uint64_t spare_bytes_ = 0;
 };
 
 }  // namespace rkv::raft

@@ -1,5 +1,7 @@
 #include "raft/memory_log.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace rkv::raft {
@@ -71,6 +73,37 @@ TEST(MemoryLogTest, LaterMembershipDoesNotRewriteTheSnapshot) {
   log.SetConfState(left);
   EXPECT_EQ(log.GetSnapshot()->metadata().conf_state().voters_outgoing_size(), 2);
   EXPECT_EQ(log.LoadInitialState()->conf_state.voters_outgoing_size(), 0);
+}
+
+}  // namespace
+}  // namespace rkv::raft
+
+namespace rkv::raft {
+namespace {
+
+// Entries discarded by compaction or replaced by a conflicting append are
+// reused for later appends; what is read back is always what was appended.
+TEST(MemoryLogTest, AppendAfterCompactionAndReplacementReadsBackWhatWasAppended) {
+  MemoryLog log;
+  std::vector<Entry> first;
+  for (uint64_t i = 1; i <= 8; ++i) first.push_back(At(1, i));
+  log.Append(first);
+  ASSERT_TRUE(log.CreateSnapshot(6, ConfState(), "").ok());
+  ASSERT_TRUE(log.Compact(6).ok());
+  Entry replaced = At(2, 8);
+  replaced.set_data("replaced");
+  Entry empty;
+  empty.set_term(2);
+  empty.set_index(9);
+  log.Append({replaced, empty});
+  absl::StatusOr<std::vector<Entry>> entries = log.Entries(7, 10, 1 << 20);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].data(), "x");
+  EXPECT_EQ((*entries)[1].data(), "replaced");
+  EXPECT_EQ((*entries)[1].term(), 2u);
+  EXPECT_EQ((*entries)[2].data(), "") << "an entry without data reused a buffer";
+  EXPECT_EQ((*entries)[2].index(), 9u);
 }
 
 }  // namespace
