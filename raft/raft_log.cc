@@ -131,6 +131,8 @@ absl::StatusOr<std::vector<Entry>> RaftLog::Slice(uint64_t lo, uint64_t hi,
         if (total > max_bytes) break;
         out.push_back(std::move(e));
       }
+    } else if (out.empty()) {
+      out = std::move(rest);
     } else {
       for (Entry& e : rest) out.push_back(std::move(e));
     }
@@ -178,17 +180,23 @@ std::vector<Entry> RaftLog::NextCommittedEntries() {
     return std::move(*entries);
   }
   // The same bound as Slice: the longest prefix within max_bytes, at least one.
+  std::vector<Entry> out;
   uint64_t bytes = 0;
-  size_t count = 0;
-  for (; count < persisted_tail_.size() && persisted_tail_[count].index() < hi; ++count) {
-    const uint64_t entry_bytes = EntryBytes(persisted_tail_[count]);
-    if (count > 0 && bytes + entry_bytes > max_bytes) break;
-    bytes += entry_bytes;
+  if (hi - lo >= persisted_tail_.size() && persisted_tail_bytes_ <= max_bytes) {
+    // The common case: all of it (the tail is contiguous from lo).
+    out.swap(persisted_tail_);
+    bytes = persisted_tail_bytes_;
+  } else {
+    size_t count = 0;
+    for (; count < persisted_tail_.size() && persisted_tail_[count].index() < hi; ++count) {
+      const uint64_t entry_bytes = EntryBytes(persisted_tail_[count]);
+      if (count > 0 && bytes + entry_bytes > max_bytes) break;
+      bytes += entry_bytes;
+    }
+    const auto end = persisted_tail_.begin() + static_cast<ptrdiff_t>(count);
+    out.assign(std::make_move_iterator(persisted_tail_.begin()), std::make_move_iterator(end));
+    persisted_tail_.erase(persisted_tail_.begin(), end);
   }
-  const auto end = persisted_tail_.begin() + static_cast<ptrdiff_t>(count);
-  std::vector<Entry> out(std::make_move_iterator(persisted_tail_.begin()),
-                         std::make_move_iterator(end));
-  persisted_tail_.erase(persisted_tail_.begin(), end);
   persisted_tail_bytes_ -= bytes;
   const uint64_t next = out.back().index() + 1;
   if (next < hi && bytes < max_bytes) {

@@ -57,6 +57,10 @@ void Unstable::TruncateAndAppend(std::vector<Entry> entries) {
   const uint64_t after = entries.front().index();
   if (after == offset_ + entries_.size()) {
     // The common case: directly after what is held.
+    if (entries_.empty()) {
+      entries_ = std::move(entries);
+      return;
+    }
     entries_.reserve(entries_.size() + entries.size());
     for (Entry& e : entries) entries_.push_back(std::move(e));
   } else if (after <= offset_) {
@@ -75,13 +79,15 @@ void Unstable::Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes, std::vector<E
   RKV_CHECK_LE(offset_, lo);
   RKV_CHECK_LE(lo, hi);
   RKV_CHECK_LE(hi, offset_ + entries_.size());
+  // Find the end first, so that *out grows once.
   uint64_t bytes = 0;
-  for (uint64_t i = lo; i < hi; ++i) {
-    const Entry& e = entries_[i - offset_];
-    bytes += EntryBytes(e);
-    if (!out->empty() && bytes > max_bytes) return;
-    out->push_back(e);
+  uint64_t end = lo;
+  for (; end < hi; ++end) {
+    bytes += EntryBytes(entries_[end - offset_]);
+    if ((!out->empty() || end > lo) && bytes > max_bytes) break;
   }
+  out->insert(out->end(), entries_.begin() + static_cast<ptrdiff_t>(lo - offset_),
+              entries_.begin() + static_cast<ptrdiff_t>(end - offset_));
 }
 
 }  // namespace rkv::raft
