@@ -212,10 +212,14 @@ void Consensus::BecomeLeader() {
   Reset(term_);
   lead_ = id_;
   role_ = Role::kLeader;
-  Progress* self = tracker_.Find(id_);
-  RKV_CHECK(self != nullptr);
-  self->BecomeReplicate();
-  self->set_recent_active(true);
+  // Only a node outside the voters that campaigned to catch them up
+  // (Promotable) leads without being a voter; it only hands over.
+  stepping_down_ = !IsVoter();
+  needed_by_outgoing_voter_ = false;
+  if (Progress* self = tracker_.Find(id_); self != nullptr) {
+    self->BecomeReplicate();
+    self->set_recent_active(true);
+  }
   // Entries of earlier terms may hold a membership change not yet applied;
   // no new change is accepted until they are (thesis §4.1).
   pending_conf_index_ = log_.LastIndex();
@@ -224,12 +228,25 @@ void Consensus::BecomeLeader() {
   RKV_CHECK(AppendEntries(std::move(noop)));
   Log(LogLevel::kInfo, "became leader at ", log_.ToString());
   BroadcastAppend();
+  if (stepping_down_) MaybeHandOffLeadership();
+}
+
+bool Consensus::IsVoter() const {
+  const Progress* pr = tracker_.Find(id_);
+  return pr != nullptr && !pr->is_learner() && tracker_.config().voters.Contains(id_);
 }
 
 bool Consensus::Promotable() const {
-  const Progress* pr = tracker_.Find(id_);
-  return pr != nullptr && !pr->is_learner() && tracker_.config().voters.Contains(id_) &&
-         !log_.unstable().snapshot().has_value();
+  if (log_.unstable().snapshot().has_value()) return false;
+  if (IsVoter()) return true;
+  // Thesis §4.2.2: a server outside the new configuration may lead it until
+  // the change commits. We apply changes when they commit, so a voter that
+  // has not applied the change leaving its joint configuration still needs
+  // the outgoing voters, us among them; if its log is behind ours we refuse
+  // it, and if no voter holds our entries nobody else can win. We campaign
+  // for the votes of our own configuration (its new voters), just as one of
+  // them would, and a win hands leadership over at once (BecomeLeader).
+  return needed_by_outgoing_voter_ && !tracker_.config().voters.Ids().empty();
 }
 
 bool Consensus::HasUnappliedConfChange() const {
@@ -436,7 +453,10 @@ void Consensus::HandleVoteRequest(const Message& m) {
   Message resp;
   resp.set_type(pre ? pb::MSG_PRE_VOTE_RESPONSE : pb::MSG_VOTE_RESPONSE);
   resp.set_to(m.from());
-  if (can_vote && log_.IsUpToDate(m.index(), m.log_term())) {
+  const bool up_to_date = log_.IsUpToDate(m.index(), m.log_term());
+  // A request reaching a non-voter comes from a voter that still counts it.
+  if (!IsVoter()) needed_by_outgoing_voter_ = !up_to_date;
+  if (can_vote && up_to_date) {
     // The response carries the request's term so the candidate counts it.
     resp.set_term(m.term());
     if (!pre) {
@@ -582,20 +602,20 @@ void Consensus::StepCandidate(Message& m) {
 }
 
 void Consensus::StepFollower(Message& m) {
+  if (m.type() == pb::MSG_APPEND || m.type() == pb::MSG_HEARTBEAT || m.type() == pb::MSG_SNAPSHOT) {
+    election_elapsed_ = 0;
+    lead_ = m.from();
+    // A leader that counts us brings the voters up to date itself.
+    needed_by_outgoing_voter_ = false;
+  }
   switch (m.type()) {
     case pb::MSG_APPEND:
-      election_elapsed_ = 0;
-      lead_ = m.from();
       HandleAppendEntries(m);
       return;
     case pb::MSG_HEARTBEAT:
-      election_elapsed_ = 0;
-      lead_ = m.from();
       HandleHeartbeat(m);
       return;
     case pb::MSG_SNAPSHOT:
-      election_elapsed_ = 0;
-      lead_ = m.from();
       HandleSnapshot(m);
       return;
     case pb::MSG_TIMEOUT_NOW:

@@ -73,6 +73,9 @@ class Consensus final {
   void Hup(bool transfer);
   void StartElection(bool pre_vote, bool transfer);
   VoteResult Poll(NodeId id, bool granted);
+  bool IsVoter() const;
+  // Whether this node may campaign: a voter, or a non-voter that a voter of
+  // an outgoing configuration needs (needed_by_outgoing_voter_).
   bool Promotable() const;
   bool HasUnappliedConfChange() const;
   bool PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
@@ -143,6 +146,12 @@ class Consensus final {
   // This leader is no longer a voter: it refuses proposals and hands
   // leadership over until a new leader's term makes it step down.
   bool stepping_down_ = false;
+  // A voter whose configuration still counts this non-voter (in the outgoing
+  // half of a joint configuration it has not left yet) asked for its vote,
+  // and its log was behind ours. Only a node holding our entries can bring
+  // that voter up to date, and it may be none but us, so we may campaign
+  // among our own configuration's voters (see Promotable).
+  bool needed_by_outgoing_voter_ = false;
   // The leader may not propose a membership change while one up to this index
   // is unapplied (one change at a time, thesis §4.1).
   uint64_t pending_conf_index_ = 0;

@@ -741,6 +741,60 @@ TEST_F(MembershipTest, DemotedLeaderServesNoReadAndHandsLeadershipOver) {
 namespace rkv::raft {
 namespace {
 
+// Simulator finding (seed 30633): a leader demoted by a joint change holds
+// entries past the entry that leaves the joint configuration, and loses its
+// term before the remaining voter learns that the leave committed. That voter
+// still counts the outgoing voters, so it needs the demoted node's vote, which
+// the demoted node's longer log refuses; and no voter holds those entries.
+// The demoted node therefore campaigns among its own configuration's voters,
+// wins only to catch them up, and hands leadership over.
+TEST(MembershipLivenessTest, NodeOutsideTheVotersCampaignsWhenAJointVoterNeedsItsLog) {
+  TestNetwork net(TestNetwork::Ids(3), [](Config& c) {
+    c.pre_vote = false;
+    c.check_quorum = false;
+    c.max_msg_bytes = 1;  // one entry per append, so single entries can be held back
+  });
+  net.Elect(1);
+  net.Crash(3);  // without 3, voter 2 needs 1's vote while it is joint
+  const uint64_t leave_index = net.raw(1).LastIndex() + 2;  // enter joint, then leave
+  bool hold_leave_ack = true;
+  net.SetDropFilter([&](const Message& m) {
+    if (m.from() == 2 && m.to() == 1) {
+      return hold_leave_ack && m.type() == pb::MSG_APPEND_RESPONSE && !m.reject() &&
+             m.index() >= leave_index;
+    }
+    if (m.from() != 1 || m.to() != 2) return false;
+    // 2 must neither learn that the leave committed nor get the entries after it.
+    if (m.type() == pb::MSG_TIMEOUT_NOW || m.commit() >= leave_index) return true;
+    return std::any_of(m.entries().begin(), m.entries().end(),
+                       [&](const Entry& e) { return e.index() > leave_index; });
+  });
+  ASSERT_TRUE(net.raw(1)
+                  .ProposeConfChange(Change({{pb::CONF_CHANGE_ADD_LEARNER, 1},
+                                             {pb::CONF_CHANGE_REMOVE_NODE, 3}},
+                                            pb::CONF_TRANSITION_JOINT_IMPLICIT))
+                  .ok());
+  net.Stabilize();
+  ASSERT_EQ(net.raw(1).LastIndex(), leave_index) << "the leader proposed leaving the joint config";
+  ASSERT_TRUE(net.raw(1).Propose("x").ok()) << "still a voter until the leave applies";
+  net.Stabilize();
+  hold_leave_ack = false;
+  net.Tick(1, 3);  // heartbeats; 2 acknowledges the leave again, 1 commits and applies it
+  ASSERT_EQ(net.raw(1).GetStatus().conf_state.voters_outgoing_size(), 0);
+  ASSERT_GT(net.raw(2).GetStatus().conf_state.voters_outgoing_size(), 0) << "2 is still joint";
+  net.Tick(2, 40);  // 2 campaigns at a higher term; 1 steps down and refuses its shorter log
+  ASSERT_FALSE(net.raw(1).IsLeader());
+  ASSERT_TRUE(net.Leaders().empty());
+
+  net.Heal();
+  net.TickAll(100);
+  EXPECT_EQ(net.Leaders(), std::vector<NodeId>{2});
+  const ConfState cs = net.raw(2).GetStatus().conf_state;
+  EXPECT_EQ(std::vector<uint64_t>(cs.voters().begin(), cs.voters().end()), std::vector<uint64_t>{2});
+  EXPECT_EQ(cs.voters_outgoing_size(), 0);
+  EXPECT_EQ(net.AppliedData(2), std::vector<std::string>{"x"});
+}
+
 // ready.h: the caller may move a Ready's contents away (the server hands the
 // committed entries to its apply thread) before Advance. Advance must still
 // mark those entries as handed out: otherwise every later Ready repeats them
