@@ -128,10 +128,12 @@ absl::Status Cluster::Pump() {
       // HandleReady may have stopped the node already (a removal applied).
       if (node->up()) node->Crash();
     }
-    if (stats_.messages_sent - messages_sent_at_tick_start_ > kMaxMessagesPerTick) {
+    if (stats_.messages_sent - messages_sent_at_tick_start_ > kMaxMessagesPerTick &&
+        TotalApplied() == applied_at_tick_start_) {
       return Violation("bounded work",
                        absl::StrCat(stats_.messages_sent - messages_sent_at_tick_start_,
-                                    " messages sent in tick ", now_, "; a healthy group sends "
+                                    " messages sent in tick ", now_,
+                                    " and no replica applied an entry; a healthy group sends "
                                     "tens (livelock between replicas)"));
     }
     network_.TakeDue(now_, &due_);
@@ -160,6 +162,7 @@ absl::Status Cluster::EndTick() {
   recent_voters_.swap(voters_this_tick_);
   voters_this_tick_.clear();
   messages_sent_at_tick_start_ = stats_.messages_sent;
+  applied_at_tick_start_ = TotalApplied();
   ++now_;
   return absl::OkStatus();
 }
@@ -312,6 +315,14 @@ absl::Status Cluster::UpdateMembership(uint64_t index, const ConfState& conf) {
     ++stats_.nodes_added;
   }
   return absl::OkStatus();
+}
+
+uint64_t Cluster::TotalApplied() const {
+  uint64_t total = 0;
+  for (const auto& [id, node] : nodes_) {
+    if (node->up()) total += node->state_machine().applied_index;
+  }
+  return total;
 }
 
 void Cluster::MaybeStopRemovedNodes() {

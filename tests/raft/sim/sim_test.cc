@@ -76,11 +76,20 @@ TEST_P(SimTest, SafeUnderFaultsAndLiveAfterHeal) {
 // a ReadIndex on a leader that was its own quorum in a joint configuration
 // never completed. 15391: a stale leader never learned a follower's higher
 // term. 16682: a removed leader stepped down by check-quorum before any
-// remaining voter had its log, and no one could be elected again.
+// remaining voter had its log, and no one could be elected again. 30633: a
+// demoted leader whose log a still-joint voter needed never campaigned, so no
+// one could be elected. 94610 and 22550 (5 nodes): catch-up traffic under
+// reordering was taken for a livelock by the simulator's own check.
 TEST(SimRegressionTest, SeedsThatFoundBugs) {
-  for (uint64_t seed : {2117, 15391, 16682}) {
-    SCOPED_TRACE(absl::StrCat("replay: build/bin/raft_sim --nodes 3 --steps 1000 --seed ", seed));
-    Simulation sim({.seed = seed, .nodes = 3, .steps = kSteps});
+  struct Case {
+    size_t nodes;
+    uint64_t seed;
+  };
+  for (Case c : {Case{3, 2117}, Case{3, 15391}, Case{3, 16682}, Case{3, 30633}, Case{3, 94610},
+                 Case{5, 22550}}) {
+    SCOPED_TRACE(absl::StrCat("replay: build/bin/raft_sim --nodes ", c.nodes,
+                              " --steps 1000 --seed ", c.seed));
+    Simulation sim({.seed = c.seed, .nodes = c.nodes, .steps = kSteps});
     absl::Status status = sim.Run();
     ASSERT_TRUE(status.ok()) << status.message() << "\nlast events:\n" << sim.LastEvents(50);
   }
