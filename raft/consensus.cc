@@ -403,6 +403,15 @@ absl::Status Consensus::Step(Message m) {
     } else if (m.type() == pb::MSG_APPEND || m.type() == pb::MSG_HEARTBEAT ||
                m.type() == pb::MSG_SNAPSHOT) {
       BecomeFollower(m.term(), m.from());
+    } else if (m.type() == pb::MSG_VOTE) {
+      // Raft paper, Figure 2: only a current leader's append or a granted
+      // vote restarts the election timer; a higher term alone does not.
+      // Otherwise candidates whose logs are behind ours, each failing in
+      // turn, keep restarting the timer of the one node that could win, and
+      // nobody is ever elected (simulator seeds 63390, 98284; no pre-vote).
+      const int elapsed = election_elapsed_;
+      BecomeFollower(m.term(), kNoNode);
+      election_elapsed_ = elapsed;
     } else {
       BecomeFollower(m.term(), kNoNode);
     }

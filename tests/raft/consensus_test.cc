@@ -95,6 +95,30 @@ TEST(ElectionTest, StaleLeaderLearnsTheHigherTermFromTheReplyToItsHeartbeat) {
   EXPECT_EQ(net.AppliedData(3), std::vector<std::string>{"after"});
 }
 
+// Raft paper, Figure 2: only a current leader's append or a granted vote
+// restarts the election timer. Simulator seeds 63390 and 98284 (no pre-vote):
+// candidates with shorter logs, failing in turn, kept restarting the timer of
+// the only node that could win, and no leader was ever elected.
+TEST(ElectionTest, RefusedCandidateDoesNotRestartTheElectionTimer) {
+  TestNetwork net(TestNetwork::Ids(3), [](Config& c) {
+    c.pre_vote = false;
+    c.check_quorum = false;
+  });
+  net.Elect(1);
+  net.Crash(3);
+  net.Cut(1, 2);
+  ASSERT_TRUE(net.Propose(1, "only on 1").ok());
+  net.Crash(1);  // it restarts a follower whose log is longer than 2's
+  net.Start(1);
+  net.Heal();
+  net.Tick(1, 9);  // just short of the shortest election timeout, 10 ticks
+  net.raw(2).Campaign();
+  net.Stabilize();
+  ASSERT_TRUE(net.Leaders().empty()) << "1 refuses 2's shorter log and 3 is down";
+  net.Tick(1, 10);  // 19 ticks without a leader: past every timeout in [10, 20)
+  EXPECT_EQ(net.Leaders(), std::vector<NodeId>{1});
+}
+
 TEST(ElectionTest, TicksAloneElectExactlyOneLeader) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     TestNetwork net(TestNetwork::Ids(5), [seed](Config& c) { c.seed = seed; });
