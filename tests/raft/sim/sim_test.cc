@@ -79,14 +79,16 @@ TEST_P(SimTest, SafeUnderFaultsAndLiveAfterHeal) {
 // remaining voter had its log, and no one could be elected again. 30633: a
 // demoted leader whose log a still-joint voter needed never campaigned, so no
 // one could be elected. 94610 and 22550 (5 nodes): catch-up traffic under
-// reordering was taken for a livelock by the simulator's own check.
+// reordering was taken for a livelock by the simulator's own check. 63390,
+// 98284: refused candidates restarted the election timer of the only node
+// that could win.
 TEST(SimRegressionTest, SeedsThatFoundBugs) {
   struct Case {
     size_t nodes;
     uint64_t seed;
   };
   for (Case c : {Case{3, 2117}, Case{3, 15391}, Case{3, 16682}, Case{3, 30633}, Case{3, 94610},
-                 Case{5, 22550}}) {
+                 Case{5, 22550}, Case{3, 63390}, Case{3, 98284}}) {
     SCOPED_TRACE(absl::StrCat("replay: build/bin/raft_sim --nodes ", c.nodes,
                               " --steps 1000 --seed ", c.seed));
     Simulation sim({.seed = c.seed, .nodes = c.nodes, .steps = kSteps});
