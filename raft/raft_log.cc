@@ -9,6 +9,108 @@
 
 namespace rkv::raft {
 
+uint64_t PersistedTail::FirstIndex() const {
+  return batches_.empty() ? 0 : batches_.front().entries.front().index();
+}
+
+void PersistedTail::Append(std::vector<Entry> entries) {
+  RKV_CHECK(!entries.empty());
+  if (!batches_.empty() && batches_.back().entries.back().index() + 1 != entries.front().index()) {
+    return;
+  }
+  uint64_t bytes = 0;
+  for (const Entry& e : entries) bytes += EntryBytes(e);
+  if (bytes_ + bytes > kMaxBytes) return;
+  bytes_ += bytes;
+  batches_.push_back(Batch{std::move(entries), bytes});
+}
+
+void PersistedTail::TruncateFrom(uint64_t index) {
+  while (!batches_.empty() && batches_.back().entries.front().index() >= index) {
+    bytes_ -= batches_.back().bytes;
+    batches_.pop_back();
+  }
+  if (batches_.empty() || batches_.back().entries.back().index() < index) return;
+  Batch& last = batches_.back();
+  const size_t keep = index - last.entries.front().index();
+  for (size_t i = keep; i < last.entries.size(); ++i) {
+    const uint64_t bytes = EntryBytes(last.entries[i]);
+    last.bytes -= bytes;
+    bytes_ -= bytes;
+  }
+  last.entries.resize(keep);
+}
+
+void PersistedTail::DropBelow(uint64_t index) {
+  while (!batches_.empty() && batches_.front().entries.back().index() < index) {
+    bytes_ -= batches_.front().bytes;
+    batches_.pop_front();
+  }
+  if (batches_.empty() || batches_.front().entries.front().index() >= index) return;
+  DropFrontEntries(index - batches_.front().entries.front().index());
+}
+
+void PersistedTail::DropFrontEntries(size_t count) {
+  Batch& first = batches_.front();
+  RKV_CHECK_LT(count, first.entries.size());
+  const auto end = first.entries.begin() + static_cast<ptrdiff_t>(count);
+  for (auto it = first.entries.begin(); it != end; ++it) {
+    const uint64_t bytes = EntryBytes(*it);
+    first.bytes -= bytes;
+    bytes_ -= bytes;
+  }
+  first.entries.erase(first.entries.begin(), end);
+}
+
+uint64_t PersistedTail::Take(uint64_t hi, uint64_t max_bytes, std::vector<Entry>* out) {
+  RKV_CHECK(!batches_.empty());
+  RKV_CHECK(out->empty());
+  uint64_t taken = 0;
+  while (!batches_.empty()) {
+    Batch& first = batches_.front();
+    if (first.entries.front().index() >= hi) break;
+    // A whole batch: its vector moves out at once when it is the first.
+    if (first.entries.back().index() < hi && (out->empty() || taken + first.bytes <= max_bytes) &&
+        (first.bytes <= max_bytes || first.entries.size() == 1)) {
+      taken += first.bytes;
+      bytes_ -= first.bytes;
+      if (out->empty()) {
+        *out = std::move(first.entries);
+      } else {
+        out->insert(out->end(), std::make_move_iterator(first.entries.begin()),
+                    std::make_move_iterator(first.entries.end()));
+      }
+      batches_.pop_front();
+      continue;
+    }
+    // Part of a batch, entry by entry.
+    size_t count = 0;
+    uint64_t bytes = 0;
+    for (; count < first.entries.size() && first.entries[count].index() < hi; ++count) {
+      const uint64_t entry_bytes = EntryBytes(first.entries[count]);
+      if ((!out->empty() || count > 0) && taken + bytes + entry_bytes > max_bytes) break;
+      bytes += entry_bytes;
+    }
+    if (count == 0) break;
+    out->insert(out->end(), std::make_move_iterator(first.entries.begin()),
+                std::make_move_iterator(first.entries.begin() + static_cast<ptrdiff_t>(count)));
+    // The moved-from entries count for nothing: drop them with their bytes.
+    first.entries.erase(first.entries.begin(),
+                        first.entries.begin() + static_cast<ptrdiff_t>(count));
+    first.bytes -= bytes;
+    bytes_ -= bytes;
+    taken += bytes;
+    if (first.entries.empty()) batches_.pop_front();
+    break;
+  }
+  return taken;
+}
+
+void PersistedTail::Clear() {
+  batches_.clear();
+  bytes_ = 0;
+}
+
 RaftLog::RaftLog(const LogReader* log, uint64_t max_committed_bytes_per_ready)
     : log_(log),
       unstable_(log->LastIndex() + 1),
@@ -67,7 +169,7 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
     RKV_CHECK_GT(conflict, committed_);
     const size_t skip = conflict - (index + 1);
     entries.erase(entries.begin(), entries.begin() + static_cast<ptrdiff_t>(skip));
-    TruncatePersistedTail(conflict);
+    persisted_tail_.TruncateFrom(conflict);
     unstable_.TruncateAndAppend(std::move(entries));
   }
   CommitTo(std::min(committed, last_new));
@@ -77,7 +179,7 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
 uint64_t RaftLog::Append(std::vector<Entry> entries) {
   if (entries.empty()) return LastIndex();
   RKV_CHECK_GT(entries.front().index(), committed_);
-  TruncatePersistedTail(entries.front().index());
+  persisted_tail_.TruncateFrom(entries.front().index());
   unstable_.TruncateAndAppend(std::move(entries));
   return LastIndex();
 }
@@ -161,7 +263,7 @@ void RaftLog::AppliedTo(uint64_t index) {
   RKV_CHECK_LE(index, committed_);
   RKV_CHECK_GE(index, applied_);
   applied_ = index;
-  DropPersistedTailBelow(index + 1);
+  persisted_tail_.DropBelow(index + 1);
 }
 
 bool RaftLog::HasNextCommittedEntries() const {
@@ -173,33 +275,17 @@ std::vector<Entry> RaftLog::NextCommittedEntries() {
   const uint64_t lo = std::max(applied_ + 1, FirstIndex());
   const uint64_t hi = committed_ + 1;
   const uint64_t max_bytes = max_committed_bytes_per_ready_;
-  DropPersistedTailBelow(lo);
-  if (persisted_tail_.empty() || persisted_tail_.front().index() != lo) {
+  persisted_tail_.DropBelow(lo);
+  if (persisted_tail_.FirstIndex() != lo) {
     absl::StatusOr<std::vector<Entry>> entries = Slice(lo, hi, max_bytes);
     RKV_CHECK_OK(entries.status());
     return std::move(*entries);
   }
-  // The same bound as Slice: the longest prefix within max_bytes, at least one.
   std::vector<Entry> out;
-  uint64_t bytes = 0;
-  if (hi - lo >= persisted_tail_.size() && persisted_tail_bytes_ <= max_bytes) {
-    // The common case: all of it (the tail is contiguous from lo).
-    out.swap(persisted_tail_);
-    bytes = persisted_tail_bytes_;
-  } else {
-    size_t count = 0;
-    for (; count < persisted_tail_.size() && persisted_tail_[count].index() < hi; ++count) {
-      const uint64_t entry_bytes = EntryBytes(persisted_tail_[count]);
-      if (count > 0 && bytes + entry_bytes > max_bytes) break;
-      bytes += entry_bytes;
-    }
-    const auto end = persisted_tail_.begin() + static_cast<ptrdiff_t>(count);
-    out.assign(std::make_move_iterator(persisted_tail_.begin()), std::make_move_iterator(end));
-    persisted_tail_.erase(persisted_tail_.begin(), end);
-  }
-  persisted_tail_bytes_ -= bytes;
+  uint64_t bytes = persisted_tail_.Take(hi, max_bytes, &out);
   const uint64_t next = out.back().index() + 1;
   if (next < hi && bytes < max_bytes) {
+    // The same bound as Slice: the longest prefix within max_bytes.
     absl::StatusOr<std::vector<Entry>> rest = Slice(next, hi, max_bytes - bytes);
     RKV_CHECK_OK(rest.status());
     for (Entry& e : *rest) {
@@ -212,44 +298,14 @@ std::vector<Entry> RaftLog::NextCommittedEntries() {
 }
 
 void RaftLog::StableTo(uint64_t index, uint64_t term) {
-  const size_t held = persisted_tail_.size();
-  const uint64_t first = unstable_.offset();
-  unstable_.StableTo(index, term, &persisted_tail_);
-  if (persisted_tail_.size() == held) return;
-  // Keep the tail contiguous and bounded; what does not fit is read back from
-  // the LogReader when it is handed out.
-  bool keep = held == 0 || persisted_tail_[held - 1].index() + 1 == first;
-  size_t kept = held;
-  for (size_t i = held; keep && i < persisted_tail_.size(); ++i) {
-    const uint64_t entry_bytes = EntryBytes(persisted_tail_[i]);
-    if (persisted_tail_bytes_ + entry_bytes > kMaxPersistedTailBytes) break;
-    persisted_tail_bytes_ += entry_bytes;
-    kept = i + 1;
-  }
-  persisted_tail_.resize(kept);
-}
-
-void RaftLog::TruncatePersistedTail(uint64_t index) {
-  while (!persisted_tail_.empty() && persisted_tail_.back().index() >= index) {
-    persisted_tail_bytes_ -= EntryBytes(persisted_tail_.back());
-    persisted_tail_.pop_back();
-  }
-}
-
-void RaftLog::DropPersistedTailBelow(uint64_t index) {
-  size_t count = 0;
-  for (; count < persisted_tail_.size() && persisted_tail_[count].index() < index; ++count) {
-    persisted_tail_bytes_ -= EntryBytes(persisted_tail_[count]);
-  }
-  persisted_tail_.erase(persisted_tail_.begin(),
-                        persisted_tail_.begin() + static_cast<ptrdiff_t>(count));
+  std::vector<Entry> stable = unstable_.StableTo(index, term);
+  if (!stable.empty()) persisted_tail_.Append(std::move(stable));
 }
 
 void RaftLog::Restore(Snapshot snapshot) {
   committed_ = snapshot.metadata().index();
   // The snapshot replaces the whole log.
-  persisted_tail_.clear();
-  persisted_tail_bytes_ = 0;
+  persisted_tail_.Clear();
   unstable_.Restore(std::move(snapshot));
 }
 

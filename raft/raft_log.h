@@ -1,10 +1,12 @@
 // RaftLog: one replica's log as the core sees it: the persisted prefix (read
 // through LogReader) followed by the Unstable suffix, with the commit index and
-// the index of the last entry handed out for apply. Not thread-safe; owned by
-// Consensus.
+// the index of the last entry handed out for apply; and PersistedTail, the
+// entries it keeps between persisting and applying them. Not thread-safe;
+// owned by Consensus.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,10 +17,47 @@
 
 namespace rkv::raft {
 
+// Entries the caller persisted that the core has not handed out for apply yet:
+// the very objects that left Unstable, kept in the batches they were persisted
+// in, so that NextCommittedEntries moves whole vectors out instead of copying
+// the entries back from the LogReader. It always equals the persisted log at
+// those indexes: the caller wrote them from a Ready, and every later write at
+// those indexes (a replacing append, a snapshot) drops them here first.
+// Contiguous; at most kMaxBytes (EntryBytes). An optimisation only: whatever
+// is not here is read from the LogReader.
+class PersistedTail final {
+ public:
+  static constexpr uint64_t kMaxBytes = 8ull << 20;
+
+  // The first index held, or 0 when empty.
+  uint64_t FirstIndex() const;
+  // Adds entries just persisted. Keeps them only if they follow the held ones
+  // directly and fit in kMaxBytes.
+  void Append(std::vector<Entry> entries);
+  // Drops the entries at index and after (they are being replaced).
+  void TruncateFrom(uint64_t index);
+  // Drops the entries below index (handed out or applied).
+  void DropBelow(uint64_t index);
+  // Moves into *out (empty) the held entries below hi: the longest prefix
+  // whose bytes stay within max_bytes, and at least one. Returns their bytes.
+  // REQUIRES: not empty.
+  uint64_t Take(uint64_t hi, uint64_t max_bytes, std::vector<Entry>* out);
+  void Clear();
+
+ private:
+  struct Batch {
+    std::vector<Entry> entries;  // contiguous, never empty
+    uint64_t bytes = 0;
+  };
+  // Drops the first count entries of the first batch, which holds more.
+  void DropFrontEntries(size_t count);
+
+  std::deque<Batch> batches_;
+  uint64_t bytes_ = 0;
+};
+
 class RaftLog final {
  public:
-  // Bound on the bytes (EntryBytes) of the persisted tail.
-  static constexpr uint64_t kMaxPersistedTailBytes = 8ull << 20;
 
   // REQUIRES: log outlives this RaftLog.
   RaftLog(const LogReader* log, uint64_t max_committed_bytes_per_ready);
@@ -63,13 +102,12 @@ class RaftLog final {
   bool HasNextCommittedEntries() const;
   // The committed entries after the applied index, bounded by
   // max_committed_bytes_per_ready (at least one). Entries still held in the
-  // persisted tail (below) are moved out of it, so each is handed out without
-  // a copy; calling again before AppliedTo reads them from the LogReader.
+  // persisted tail are moved out of it, so each is handed out without a
+  // copy; calling again before AppliedTo reads them from the LogReader.
   std::vector<Entry> NextCommittedEntries();
 
   // The caller persisted entries up to index (with that term). They leave the
-  // unstable suffix and, within kMaxPersistedTailBytes, are kept in the
-  // persisted tail until NextCommittedEntries hands them out.
+  // unstable suffix for the persisted tail.
   void StableTo(uint64_t index, uint64_t term);
   void StableSnapshotTo(uint64_t index) { unstable_.StableSnapshotTo(index); }
   void Restore(Snapshot snapshot);
@@ -84,21 +122,9 @@ class RaftLog final {
   std::string ToString() const;
 
  private:
-  // Drops persisted-tail entries at index >= index (they are being replaced).
-  void TruncatePersistedTail(uint64_t index);
-  // Drops persisted-tail entries below index (already handed out or applied).
-  void DropPersistedTailBelow(uint64_t index);
-
   const LogReader* log_;
   Unstable unstable_;
-  // Entries the caller persisted that have not been handed out for apply yet:
-  // the very objects that left unstable_, identical to the LogReader's entries
-  // at those indexes (the caller wrote them from a Ready, and any later write
-  // at those indexes goes through TruncateAndAppend, which drops them here).
-  // Contiguous; at most kMaxPersistedTailBytes. An optimisation only: whatever
-  // is not here is read from the LogReader.
-  std::vector<Entry> persisted_tail_;
-  uint64_t persisted_tail_bytes_ = 0;
+  PersistedTail persisted_tail_;
   uint64_t committed_;
   uint64_t applied_;
   uint64_t max_committed_bytes_per_ready_;

@@ -1,5 +1,6 @@
 #include "raft/unstable.h"
 
+#include <iterator>
 #include <utility>
 
 #include "raft/check.h"
@@ -28,18 +29,22 @@ std::optional<uint64_t> Unstable::MaybeTerm(uint64_t index) const {
   return entries_[index - offset_].term();
 }
 
-void Unstable::StableTo(uint64_t index, uint64_t term, std::vector<Entry>* persisted) {
+std::vector<Entry> Unstable::StableTo(uint64_t index, uint64_t term) {
   std::optional<uint64_t> t = MaybeTerm(index);
   // Only entries still held with the same term are now stable; if the term
   // differs, a newer leader replaced them after the Ready was taken.
-  if (!t || *t != term || index < offset_) return;
-  const auto end = entries_.begin() + static_cast<ptrdiff_t>(index + 1 - offset_);
-  if (persisted != nullptr) {
-    persisted->reserve(persisted->size() + static_cast<size_t>(end - entries_.begin()));
-    for (auto it = entries_.begin(); it != end; ++it) persisted->push_back(std::move(*it));
-  }
-  entries_.erase(entries_.begin(), end);
+  if (!t || *t != term || index < offset_) return {};
+  const size_t count = index + 1 - offset_;
   offset_ = index + 1;
+  std::vector<Entry> stable;
+  if (count == entries_.size()) {
+    stable.swap(entries_);
+    return stable;
+  }
+  const auto end = entries_.begin() + static_cast<ptrdiff_t>(count);
+  stable.assign(std::make_move_iterator(entries_.begin()), std::make_move_iterator(end));
+  entries_.erase(entries_.begin(), end);
+  return stable;
 }
 
 void Unstable::StableSnapshotTo(uint64_t index) {

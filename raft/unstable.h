@@ -22,9 +22,9 @@ class Unstable final {
   // The term of index, if held here.
   std::optional<uint64_t> MaybeTerm(uint64_t index) const;
 
-  // The caller persisted entries up to index (with that term): drop them,
-  // moving them to the end of *persisted when it is not null.
-  void StableTo(uint64_t index, uint64_t term, std::vector<Entry>* persisted = nullptr);
+  // The caller persisted entries up to index (with that term): drops them
+  // from here and returns them (empty when none were held with that term).
+  std::vector<Entry> StableTo(uint64_t index, uint64_t term);
   void StableSnapshotTo(uint64_t index);
   void Restore(Snapshot snapshot);
   // Appends, replacing any held entries from entries.front().index on.
