@@ -8,14 +8,10 @@
 
 namespace rkv::raft {
 
-namespace {
-
-// What a spare entry counts for in MemoryLog::kMaxSpareBytes.
-uint64_t SpareBytes(const Entry& entry) { return sizeof(Entry) + entry.data().capacity(); }
-
-}  // namespace
-
-MemoryLog::MemoryLog() { entries_.emplace_back(); }
+MemoryLog::MemoryLog() {
+  entries_.emplace_back();
+  capacities_.push_back(0);
+}
 
 absl::StatusOr<InitialState> MemoryLog::LoadInitialState() const {
   return InitialState{hard_state_, conf_state_};
@@ -56,26 +52,34 @@ void MemoryLog::Append(const std::vector<Entry>& entries) {
   RKV_CHECK_GE(first, FirstIndex());
   RKV_CHECK_LE(first, LastIndex() + 1);
   const size_t keep = first - entries_[0].index();
-  for (size_t i = keep; i < entries_.size(); ++i) Recycle(entries_[i]);
+  Recycle(keep, entries_.size());
   entries_.resize(keep);
+  capacities_.resize(keep);
   entries_.reserve(keep + entries.size());
+  capacities_.reserve(keep + entries.size());
   for (const Entry& e : entries) {
     if (spare_.empty()) {
-      entries_.push_back(e);
+      capacities_.push_back(entries_.emplace_back(e).data().capacity());
       continue;
     }
     Entry& reused = entries_.emplace_back(std::move(spare_.back()));
     spare_.pop_back();
-    spare_bytes_ -= SpareBytes(reused);
+    spare_bytes_ -= sizeof(Entry) + spare_capacities_.back();
+    spare_capacities_.pop_back();
     reused = e;  // copies into the buffer it already holds
+    capacities_.push_back(reused.data().capacity());
   }
 }
 
-void MemoryLog::Recycle(Entry& entry) {
-  const uint64_t bytes = SpareBytes(entry);
-  if (spare_bytes_ + bytes > kMaxSpareBytes) return;
-  spare_bytes_ += bytes;
-  spare_.push_back(std::move(entry));
+void MemoryLog::Recycle(size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    // The capacity is recorded, so a cold entry's buffer is not read here.
+    const uint64_t bytes = sizeof(Entry) + capacities_[i];
+    if (spare_bytes_ + bytes > kMaxSpareBytes) return;
+    spare_bytes_ += bytes;
+    spare_.push_back(std::move(entries_[i]));
+    spare_capacities_.push_back(capacities_[i]);
+  }
 }
 
 absl::Status MemoryLog::ApplySnapshot(const Snapshot& snapshot) {
@@ -88,6 +92,7 @@ absl::Status MemoryLog::ApplySnapshot(const Snapshot& snapshot) {
   conf_state_ = snapshot.metadata().conf_state();
   entries_.clear();
   entries_.emplace_back();
+  capacities_.assign(1, 0);
   entries_[0].set_index(snapshot.metadata().index());
   entries_[0].set_term(snapshot.metadata().term());
   return absl::OkStatus();
@@ -114,9 +119,10 @@ absl::Status MemoryLog::Compact(uint64_t index) {
         absl::StrCat("compact index ", index, " is outside (", offset, ", ", LastIndex(), "]"));
   }
   // The entry at `index` becomes the dummy that keeps its term for Term(index).
-  const auto end = entries_.begin() + static_cast<ptrdiff_t>(index - offset);
-  for (auto it = entries_.begin() + 1; it != end; ++it) Recycle(*it);
-  entries_.erase(entries_.begin(), end);
+  const size_t count = index - offset;
+  Recycle(0, count);
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(count));
+  capacities_.erase(capacities_.begin(), capacities_.begin() + static_cast<ptrdiff_t>(count));
   entries_[0].clear_data();
   return absl::OkStatus();
 }

@@ -52,17 +52,21 @@ class MemoryLog final : public LogReader {
   static constexpr uint64_t kMaxSpareBytes = 4ull << 20;
 
  private:
-  // Keeps a discarded entry for reuse by Append, within kMaxSpareBytes.
-  void Recycle(Entry& entry);
+  // Keeps the discarded entries_[begin, end) for reuse by Append, within
+  // kMaxSpareBytes.
+  void Recycle(size_t begin, size_t end);
 
   HardState hard_state_;
   ConfState conf_state_;
   Snapshot snapshot_;
   // entries_[0] is a dummy holding the index and term of the snapshot.
   std::vector<Entry> entries_;
+  // The data capacity of each of entries_, as it was stored.
+  std::vector<uint64_t> capacities_;
   // Discarded entries whose data buffers Append copies into, so that a
   // long-running log does not free and allocate a buffer for every entry.
   std::vector<Entry> spare_;
+  std::vector<uint64_t> spare_capacities_;
   uint64_t spare_bytes_ = 0;
 };
 
