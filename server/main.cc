@@ -6,6 +6,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "server/logging.h"
 #include "server/node.h"
 #include "spdlog/spdlog.h"
@@ -103,6 +104,11 @@ void AddFlags(CLI::App& app, rkv::server::NodeConfig& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock
+  // detection on: every lock and unlock, gRPC's included, updates a global
+  // lock graph and records stack traces (about 4% of a loaded node's CPU).
+  // Unit tests keep it; a running node does not need it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   rkv::server::NodeConfig config;
   CLI::App app("rkvd: a node of rkv, a Raft-replicated key-value database");
   AddFlags(app, config);
