@@ -10,9 +10,11 @@
 #   deploy/docker-up.sh down     # stop it, keep the volumes
 #   deploy/docker-up.sh purge    # stop it and delete the volumes
 #
-# COMPOSE_PROJECT_NAME (default rkv), BASE_IMAGE, RKV1_PORT..RKV3_PORT and
-# PROMETHEUS_PORT are passed on to docker-compose. rkv:latest is built from
-# the working tree, or from a commit with RKV_BUILD_FROM=HEAD (for example).
+# COMPOSE_PROJECT_NAME (default rkv), BASE_IMAGE, RKV1_PORT..RKV3_PORT,
+# PROMETHEUS_PORT and RKV_NOFILE (the nodes' open-files limit, default 65536,
+# lowered to what the engine can grant) are passed on to docker-compose.
+# rkv:latest is built from the working tree, or from a commit with
+# RKV_BUILD_FROM=HEAD (for example).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -89,6 +91,25 @@ else
   (cd "$here/.." && as_root docker build "${build_args[@]}" .)
 fi
 as_root "${compose[@]}" build -q prometheus
+
+# The nodes' open-files limit (the compose file's ulimits: RKV_NOFILE, default
+# 65536). Raising a container's hard limit above the engine's own needs
+# CAP_SYS_RESOURCE; an engine without it (a dockerd started in a sandbox
+# whose bounding set lacks it) refuses to start the container ("error setting
+# rlimit type 7: operation not permitted"). Ask the engine whether it can
+# grant the limit; if not, use the highest it can: its own hard limit.
+nofile=${RKV_NOFILE:-65536}
+if ! as_root docker run --rm --network none --ulimit "nofile=$nofile" --entrypoint true rkv:latest \
+     >/dev/null 2>&1; then
+  max=$(as_root docker run --rm --network none --entrypoint sh rkv:latest -c 'ulimit -Hn' 2>/dev/null || true)
+  if [[ "$max" =~ ^[0-9]+$ ]] && [ "$max" -lt "$nofile" ]; then
+    log "the engine cannot raise a container's open-files limit to $nofile (no CAP_SYS_RESOURCE?);" \
+        "the nodes get its own hard limit, $max"
+    [ "$max" -ge 8192 ] || log "warning: $max open files is tight for rkvd (RocksDB alone may keep 4096 open)"
+    nofile=$max
+  fi
+fi
+export RKV_NOFILE=$nofile
 as_root "${compose[@]}" up -d --no-build
 
 # Ready when every node's Docker health check (/healthz) passes and one
