@@ -67,7 +67,8 @@ done
 say "bringing the cluster up (deploy/docker-up.sh)"
 trap teardown EXIT
 trap 'exit 143' INT TERM
-bash "$here/docker-up.sh" up | sed 's/^/  /'
+# stderr too, line-buffered: a failure's message lands next to what failed.
+bash "$here/docker-up.sh" up 2>&1 | sed -u 's/^/  /'
 for s in rkv1 rkv2 rkv3 prometheus; do
   id=$(dc ps -q "$s")
   [ -n "$id" ] || fail "no container for $s"
@@ -81,7 +82,7 @@ if [ -z "$rkvctl" ] && [ -x "$root/build/bin/rkvctl" ]; then rkvctl=$root/build/
 if [ -z "$rkvctl" ]; then
   cid=$(as_root docker create rkv:latest)
   as_root docker cp "$cid:/usr/local/bin/rkvctl" "$tmp/rkvctl" >/dev/null
-  as_root docker rm "$cid" >/dev/null
+  as_root docker rm -v "$cid" >/dev/null  # -v: the image declares a VOLUME
   rkvctl=$tmp/rkvctl
 fi
 "$rkvctl" --help >/dev/null || fail "$rkvctl does not run on this host"
