@@ -27,6 +27,9 @@ def build(names, ctx):
     return out
 
 
+# Every fault-injecting nemesis build() knows ("none" aside), for jepsen/matrix.
+ALL = ("partition", "kill", "pause", "crash-all", "loss", "delay", "clock", "failpoint", "fsync",
+       "corrupt", "transfer")
 NEEDS_PROXY = {"delay"}
 NEEDS_FAKETIME = {"clock"}
 
