@@ -55,8 +55,6 @@ void MemoryLog::Append(const std::vector<Entry>& entries) {
   Recycle(keep, entries_.size());
   entries_.resize(keep);
   capacities_.resize(keep);
-  entries_.reserve(keep + entries.size());
-  capacities_.reserve(keep + entries.size());
   for (const Entry& e : entries) {
     if (spare_.empty()) {
       capacities_.push_back(entries_.emplace_back(e).data().capacity());
