@@ -190,7 +190,7 @@ prom=http://127.0.0.1:$PROMETHEUS_PORT
 up=""
 for _ in $(seq 1 90); do
   up=$(curl -fsS --get "$prom/api/v1/query" --data-urlencode 'query=up{job="rkv"}' 2>/dev/null \
-       | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(" ".join(sorted(f"{x["metric"]["instance"]}={x["value"][1]}" for x in r)))' 2>/dev/null || true)
+       | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(" ".join(sorted(x["metric"]["instance"] + "=" + x["value"][1] for x in r)))' 2>/dev/null || true)
   [ "$(echo "$up" | grep -o '=1' | wc -l)" -eq 3 ] && [ "$(echo "$up" | wc -w)" -eq 3 ] && break
   sleep 2
 done
