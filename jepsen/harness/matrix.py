@@ -84,7 +84,7 @@ def newest_run(results, before):
     return max(runs, key=os.path.getmtime) if runs else None
 
 
-def row(workload, name, nodes, seconds, run_dir, exit_code):
+def row(workload, name, nodes, seconds, run_dir, exit_code, revision):
     v = {}
     if run_dir and os.path.exists(os.path.join(run_dir, "verdicts.json")):
         with open(os.path.join(run_dir, "verdicts.json")) as f:
@@ -93,7 +93,7 @@ def row(workload, name, nodes, seconds, run_dir, exit_code):
     faults = len(v.get("nemesis", {}).get("windows", []))
     first = v.get("recovery", {}).get("first_write_after_heal_s")
     verdict = "PASS" if exit_code == 0 and v.get("valid") is True else f"FAIL (exit {exit_code})"
-    return (f"| {datetime.date.today().isoformat()} | {commit()} | {workload} | {name.replace(',', ', ')} | "
+    return (f"| {datetime.date.today().isoformat()} | {revision} | {workload} | {name.replace(',', ', ')} | "
             f"{nodes} | {seconds:g} | {by_type.get('ok', 0)} | {by_type.get('fail', 0)} | "
             f"{by_type.get('info', 0)} | {faults} | {first if first is not None else '-'} | {verdict} | "
             f"{os.path.basename(run_dir) if run_dir else '-'} |\n")
@@ -122,8 +122,9 @@ def main(argv):
                    "--nodes", str(nodes), "--time", f"{args.time:g}", "--rate", f"{args.rate:g}",
                    "--seed", str(args.seed + i)]
         print("running:", " ".join(command), flush=True)
+        revision = commit()  # the tree the run starts from
         exit_code = subprocess.run(command).returncode
-        line = row(workload, name, nodes, args.time, newest_run(results, before), exit_code)
+        line = row(workload, name, nodes, args.time, newest_run(results, before), exit_code, revision)
         failed += exit_code != 0
         with open(args.record, "a") as f:
             f.write(line)

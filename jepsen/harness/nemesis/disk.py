@@ -6,11 +6,15 @@ failpoint: error / panic / delay / pause at the log sync, apply and
   restarted (with the point cleared) when the window ends.
 fsync:     log-sync-before=error: an fsync failure; the node must stop
   (RKV_CHECK) rather than acknowledge anything it did not persist.
-corrupt:   kills the node, flips bytes in (or truncates) one of its RocksDB
-  files, restarts it. It must refuse to serve (a checksum error) or re-sync;
-  it must never serve a corrupt value (the workload checker would see it)."""
+corrupt:   kills a running node, copies its files, flips bytes in (or
+  truncates) one of its RocksDB files, restarts it. It must refuse to start
+  (a checksum error) or serve correct data; it must never serve a corrupt
+  value (the workload checker would see it). A node that refused is restored
+  from the copy when the window ends, as an operator restores a node from its
+  backup, so only ever one node (a minority) is damaged."""
 import glob
 import os
+import shutil
 
 POINTS = [
     "log-sync-before=delay(300)", "log-sync-after=delay(300)", "apply-before=delay(200)",
@@ -70,17 +74,25 @@ class Corrupt:
     def __init__(self, ctx):
         self.ctx, self.node = ctx, None
 
+    def backup_dir(self, i):
+        return self.ctx.cluster.data_dir(i) + ".before-damage"
+
     def start(self, fault):
         c, rng = self.ctx.cluster, self.ctx.rng
-        i = rng.choice(sorted(self.ctx.net.ips))
+        up = [i for i in sorted(self.ctx.net.ips) if c.alive(i)]
+        if not up:
+            return {"damaged": None, "why": "no node is running"}
+        i = rng.choice(up)
         c.kill(i)
+        self.node = i
         pattern = "*.sst" if "sst" in fault else "*.log"
         files = sorted(f for f in glob.glob(os.path.join(c.data_dir(i), "**", pattern), recursive=True)
                        if os.path.getsize(f) > 64)
-        self.node = i
         if not files:
             c.start(i)
             return {"node": i, "damaged": None}
+        shutil.rmtree(self.backup_dir(i), ignore_errors=True)
+        shutil.copytree(c.data_dir(i), self.backup_dir(i), symlinks=True)
         path = rng.choice(files)
         size = os.path.getsize(path)
         with open(path, "r+b") as f:
@@ -95,18 +107,25 @@ class Corrupt:
                     f.seek(off)
                     f.write(bytes([b[0] ^ (1 << rng.randrange(8))]))
                 what = f"flipped bits at {offsets}"
-        c.nodes[i].expected_exit = True  # it may rightly refuse to start
         c.start(i)
-        c.nodes[i].expected_exit = True
+        c.nodes[i].expected_exit = True  # it may rightly refuse to start
         return {"node": i, "file": os.path.relpath(path, c.data_dir(i)), "damage": what}
 
     def stop(self):
         if self.node is None:
             return {}
+        c = self.ctx.cluster
         i, self.node = self.node, None
-        alive = self.ctx.cluster.alive(i)
-        if alive:
-            self.ctx.cluster.nodes[i].expected_exit = False
-        else:
+        backup = self.backup_dir(i)
+        if c.alive(i):
+            c.nodes[i].expected_exit = False
+            shutil.rmtree(backup, ignore_errors=True)
+            return {"node": i, "serving": True}
+        code = c.nodes[i].proc.returncode if c.nodes[i].proc is not None else None
+        if not os.path.isdir(backup):
             self.ctx.refused.add(i)
-        return {"node": i, "serving": alive}
+            return {"node": i, "serving": False, "exit": code, "restored": False}
+        shutil.rmtree(c.data_dir(i))
+        os.rename(backup, c.data_dir(i))
+        c.start(i)
+        return {"node": i, "serving": False, "exit": code, "restored": True}
