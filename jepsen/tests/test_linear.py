@@ -80,6 +80,18 @@ class HandWritten(unittest.TestCase):
         self.assertIs(verdict([W(415, 0, 1), W(417, 2, None, type_="info"), CAS(415, 420, False, 5, 6)]), True)
         self.assertIs(verdict([W(415, 0, 1), CAS(415, 420, False, 5, 6)]), False)
 
+    def test_observed_info_cas_observes_the_info_write_it_compared(self):
+        # Found by a failpoint run: nobody read 1181, but the info CAS
+        # 1181 -> 1182 took effect (1182 was read), so the info write of 1181
+        # happened before it.
+        self.assertIs(verdict([W(1173, 0, 1), W(1181, 2, None, type_="info"),
+                               CAS(1181, 1182, None, 3, None, type_="info"), R(1182, 8, 9)]), True)
+        # Chains propagate; and the write must still come before the CAS.
+        self.assertIs(verdict([W(1, 0, 1), W(2, 2, None, type_="info"), CAS(2, 3, None, 3, None, type_="info"),
+                               CAS(3, 4, None, 4, None, type_="info"), R(4, 8, 9)]), True)
+        self.assertIs(verdict([W(1, 0, 1), CAS(2, 3, None, 3, None, type_="info"), R(3, 8, 9),
+                               W(2, 10, None, type_="info")]), False)
+
     def test_info_read_is_dropped(self):
         self.assertIs(verdict([W(1, 0, 1), R(7, 2, None, type_="info")]), True)
 

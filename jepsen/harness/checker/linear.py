@@ -10,7 +10,8 @@ Per-key decomposition (P-compositionality), then for each key:
 Info (indeterminate) operations: info reads are dropped; an info write or CAS
 whose value nobody observed is dropped, together with the failed compares it
 could explain (see prepare()); an observed one must have happened, and ends
-at its first observer's return.
+at its first observer's return. An observed info CAS observes its compare
+value in turn.
 
 Operations are dicts from history.pair(): f in read/write/cas, value (write:
 v; cas: [expected, new]), result (read: v or None; cas: bool swapped),
@@ -51,6 +52,21 @@ def prepare(ops):
             seen = op["value"][0]
         if seen is not None and (seen not in observers or op["ret"] < observers[seen]):
             observers[seen] = op["ret"]
+    # An observed info CAS took effect, so it saw its compare value: that
+    # value is observed too, by the CAS's (closed) return. Chains of info
+    # CASes propagate (found by a failpoint run: an info write 1181 was
+    # dropped as unobserved while the info CAS 1181 -> 1182 was kept because
+    # 1182 was read, and the kept CAS could then never apply).
+    changed = True
+    while changed:
+        changed = False
+        for op in ops:
+            if op["type"] != "info" or op["f"] != "cas" or op["value"][1] not in observers:
+                continue
+            seen, by = op["value"][0], max(observers[op["value"][1]], op["call"] + 1)
+            if seen not in observers or by < observers[seen]:
+                observers[seen] = by
+                changed = True
     # A CAS whose compare failed saw "some other value", and an unobserved
     # info write may be what it saw. Keeping such writes open-ended makes the
     # search exponential, so instead a failed compare that returned after an
