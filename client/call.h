@@ -6,7 +6,8 @@
 // never reached Raft; otherwise its failure is "outcome unknown".
 // Internal to the client library. A Call owns itself (like a gRPC reactor)
 // and deletes itself after its callback; its steps run one at a time on gRPC
-// threads (or, before the first send, on the caller's), never concurrently.
+// threads (or, before the first send, on the caller's or the connection
+// watcher's), never concurrently.
 #pragma once
 
 #include <grpcpp/alarm.h>
@@ -55,11 +56,6 @@ class Call final {
   }
 
  private:
-  // How long a write waits for its channel to connect: starts short so a
-  // connection that is just being made costs little, grows to bound polling.
-  static constexpr absl::Duration kFirstConnectPoll = absl::Milliseconds(1);
-  static constexpr absl::Duration kMaxConnectPoll = absl::Milliseconds(20);
-
   Call(Core* core, Request request, CallSpec spec, Done done)
       : core_(core),
         request_(std::move(request)),
@@ -84,8 +80,6 @@ class Call final {
     if (!connection.ok()) return Finish(connection.status());
     connection_ = *connection;
     if (kind_ == OpKind::kWrite) {
-      connect_deadline_ = std::min(spec_.deadline, absl::Now() + core_->options().dial_timeout);
-      connect_poll_ = kFirstConnectPoll;
       return AwaitConnection();
     }
     Send();
@@ -95,17 +89,12 @@ class Call final {
   // reached costs a retry elsewhere instead of an unknown outcome: gRPC may
   // not say whether a call that failed on a broken channel left the client.
   void AwaitConnection() {
-    const grpc_connectivity_state state = connection_->channel->GetState(true);
-    if (state == GRPC_CHANNEL_READY) return Send();
-    const absl::Time now = absl::Now();
-    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN ||
-        now >= connect_deadline_) {
-      return OnFailure(absl::UnavailableError(absl::StrCat("no connection to ", route_.address)),
-                       std::nullopt, /*sent=*/false);
-    }
-    const absl::Duration poll = connect_poll_;
-    connect_poll_ = std::min(connect_poll_ * 2, kMaxConnectPoll);
-    SetAlarm(std::min(now + poll, connect_deadline_), &Call::AwaitConnection);
+    const absl::Time deadline = std::min(spec_.deadline, absl::Now() + core_->options().dial_timeout);
+    core_->ready_watcher().WhenReady(connection_->channel, deadline, [this](bool ready) {
+      if (ready) return Send();
+      OnFailure(absl::UnavailableError(absl::StrCat("no connection to ", route_.address)),
+                std::nullopt, /*sent=*/false);
+    });
   }
 
   void Send() {
@@ -221,8 +210,6 @@ class Call final {
   bool followed_hint_ = false;
   Route route_;
   Connection* connection_ = nullptr;
-  absl::Time connect_deadline_;
-  absl::Duration connect_poll_;
   std::optional<grpc::ClientContext> context_;
   Response response_;
   std::unique_ptr<grpc::Alarm> alarm_;

@@ -17,6 +17,10 @@ using internal::Call;
 using internal::CallSpec;
 using internal::Core;
 
+// RangeAll asks a page for exactly the keys it still needs only up to this
+// many (below any sensible --max-range-keys; the server's default is 10,000).
+constexpr uint64_t kRangeAllExactPageKeys = 1000;
+
 template <typename Method>
 void StartCall(Core* core, typename Method::Request request, CallSpec spec,
                Client::Callback<typename Method::Response> done) {
@@ -141,7 +145,11 @@ absl::StatusOr<std::vector<v1::KeyValue>> Client::RangeAll(v1::RangeRequest requ
   const uint64_t want = limited ? request.limit() : max_keys;
   std::vector<v1::KeyValue> out;
   while (true) {
-    request.set_limit(want - out.size());
+    // A page asks for what is left when that is small; otherwise for the
+    // server's own page size (limit 0), which any server accepts, whereas a
+    // larger limit than its --max-range-keys is refused.
+    const uint64_t left = want - out.size();
+    request.set_limit(left <= kRangeAllExactPageKeys ? left : 0);
     absl::StatusOr<v1::RangeResponse> page = Range(request, deadline);
     if (!page.ok()) return page.status();
     for (v1::KeyValue& kv : *page->mutable_kvs()) {

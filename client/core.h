@@ -1,4 +1,5 @@
-// Core: the state every call of one Client shares: options, channels, router,
+// Core: the state every call of one Client shares: options, channels, the
+// connection watcher, router,
 // the count of calls in flight, and the topology refresh. Calls keep a raw
 // pointer to it; the Client destroys it only after CloseAndWait(), when no
 // call is left. Internal to the client library. Thread-safe.
@@ -13,6 +14,7 @@
 #include "absl/time/time.h"
 #include "client/channel_pool.h"
 #include "client/options.h"
+#include "client/ready_watcher.h"
 #include "client/router.h"
 
 namespace rkv::client::internal {
@@ -26,6 +28,7 @@ class Core final {
 
   const Options& options() const { return options_; }
   ChannelPool& pool() { return pool_; }
+  ReadyWatcher& ready_watcher() { return ready_watcher_; }
   Router& router() { return router_; }
 
   // A number unique to each call: spreads calls over endpoints and
@@ -53,6 +56,8 @@ class Core final {
  private:
   const Options options_;
   ChannelPool pool_;
+  // Declared after pool_, so it stops before the channels go.
+  ReadyWatcher ready_watcher_;
   Router router_;
   std::atomic<uint64_t> call_number_{0};
 

@@ -138,6 +138,18 @@ TEST_F(ToolsTest, ClientRoutesEveryCallToTheLeader) {
   EXPECT_EQ(ok.load(), kAsync);
 }
 
+// A fresh rkvctl whose first call is a write, with the default timeouts (a
+// 2 s dial timeout): the write waits for a connected channel, and that wait
+// must itself drive the connection attempt. Waiting by polling the channel's
+// state left it to gRPC's 5 s backup poller, so every such put failed.
+TEST_F(ToolsTest, RkvctlFirstCallIsAWriteWithDefaultTimeouts) {
+  for (int i = 0; i < 3; ++i) {
+    CommandResult put = RunCommand(absl::StrCat(RKV_RKVCTL_PATH, " --endpoints ", endpoints_,
+                                                " put fresh-", i, " v"));
+    ASSERT_EQ(put.exit_code, 0) << put.output;
+  }
+}
+
 TEST_F(ToolsTest, RkvctlCommandsAndExitCodes) {
   CommandResult put = Rkvctl("put greeting hello");
   ASSERT_EQ(put.exit_code, 0) << put.output;
@@ -157,6 +169,11 @@ TEST_F(ToolsTest, RkvctlCommandsAndExitCodes) {
   ASSERT_EQ(scan.exit_code, 0) << scan.output;
   EXPECT_NE(scan.output.find("greeting"), std::string::npos) << scan.output;
   EXPECT_NE(scan.output.find("g2"), std::string::npos) << scan.output;
+  // --all follows pages; its pages must stay within the server's
+  // --max-range-keys (it once asked for a million keys a page and was refused).
+  CommandResult all = Rkvctl("range --prefix g --all");
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_NE(all.output.find("(2 keys)"), std::string::npos) << all.output;
 
   CommandResult txn_ok = Rkvctl("txn 'if missing({t}:x) then put {t}:x 1'");
   EXPECT_EQ(txn_ok.exit_code, 0) << txn_ok.output;
