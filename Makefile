@@ -7,6 +7,12 @@ JOBS       ?= $(shell nproc)
 # Scales the seeded simulation and crash tests; 1 is what CI runs.
 RKV_TEST_SCALE ?= 1
 export RKV_TEST_SCALE
+# ccache (CMakeLists.txt uses it when present): paths relative to the checkout
+# and no hashing of the build directory (the test build has debug info), so a
+# fresh clone in another folder, as CI builds, reuses what earlier builds
+# compiled.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-sim test-build bench cluster stop clean
 
