@@ -35,6 +35,12 @@ absl::Status ValidateRange(absl::string_view key, absl::string_view range_end,
   return absl::OkStatus();
 }
 
+// A read of every key: the empty key with range end "\0", as etcd (and the
+// public API's Range) has it.
+bool IsWholeKeyspace(absl::string_view key, absl::string_view range_end) {
+  return key.empty() && range_end == absl::string_view("\0", 1);
+}
+
 absl::Status ValidatePut(const rkv::internal::PutOp& put, const StateMachineLimits& limits,
                          absl::string_view what) {
   if (absl::Status s = ValidateKey(put.key(), limits, what); !s.ok()) return s;
@@ -110,7 +116,9 @@ absl::Status ValidateOps(const google::protobuf::RepeatedPtrField<TxnOp>& ops,
         s = ValidateRange(op.delete_range().key(), op.delete_range().range_end(), limits, what);
         break;
       case TxnOp::kRange:
-        s = ValidateRange(op.range().key(), op.range().range_end(), limits, what);
+        if (!IsWholeKeyspace(op.range().key(), op.range().range_end())) {
+          s = ValidateRange(op.range().key(), op.range().range_end(), limits, what);
+        }
         break;
       default:
         s = absl::InvalidArgumentError(absl::StrCat(what, ": unknown op type"));

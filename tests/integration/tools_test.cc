@@ -174,6 +174,10 @@ TEST_F(ToolsTest, RkvctlCommandsAndExitCodes) {
   CommandResult all = Rkvctl("range --prefix g --all");
   ASSERT_EQ(all.exit_code, 0) << all.output;
   EXPECT_NE(all.output.find("(2 keys)"), std::string::npos) << all.output;
+  // The empty key with --from-key reads every key, as in etcd.
+  CommandResult everything = Rkvctl("range '' --from-key --all --keys-only");
+  ASSERT_EQ(everything.exit_code, 0) << everything.output;
+  EXPECT_NE(everything.output.find("greeting"), std::string::npos) << everything.output;
 
   CommandResult txn_ok = Rkvctl("txn 'if missing({t}:x) then put {t}:x 1'");
   EXPECT_EQ(txn_ok.exit_code, 0) << txn_ok.output;
