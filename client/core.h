@@ -1,8 +1,8 @@
 // Core: the state every call of one Client shares: options, channels, the
-// connection watcher, router,
-// the count of calls in flight, and the topology refresh. Calls keep a raw
-// pointer to it; the Client destroys it only after CloseAndWait(), when no
-// call is left. Internal to the client library. Thread-safe.
+// connection watcher, router, the count of calls in flight, and the topology
+// refresh. Calls keep a raw pointer to it; the Client destroys it only after
+// CloseAndWait(), when no call is left. Internal to the client library.
+// Thread-safe.
 #pragma once
 
 #include <atomic>
