@@ -15,6 +15,17 @@ from . import protos
 kv_pb2, kv_grpc, cluster_pb2, cluster_grpc, mt_pb2, mt_grpc = protos.load()
 
 
+def prefix_end(prefix):
+    """The first key after every key that starts with prefix (bytes)."""
+    end = bytearray(prefix)
+    while end and end[-1] == 0xFF:
+        end.pop()
+    if not end:
+        return b"\0"  # every key
+    end[-1] += 1
+    return bytes(end)
+
+
 class Outcome:
     __slots__ = ("type", "value", "error", "leader")
 
@@ -103,10 +114,24 @@ class NodeClient:
     def txn(self, request):
         return self._call(lambda: self.kv.Txn(request, timeout=self.timeout), True, lambda r: r)
 
-    def range_prefix(self, prefix):
-        req = kv_pb2.RangeRequest(key=prefix.encode(), prefix=True, limit=10000)
-        return self._call(lambda: self.kv.Range(req, timeout=self.timeout), False,
-                          lambda r: {kv.key.decode(): kv.value.decode() for kv in r.kvs})
+    def range_prefix(self, prefix, page_keys=10000):
+        """Every key with the prefix, following the server's pages (a page
+        holds at most --max-range-keys, 10,000 by default). Each page is its
+        own linearizable read, so call it when no writes run (a final read)."""
+        start, end = prefix.encode(), prefix_end(prefix.encode())
+        out = {}
+        while True:
+            req = kv_pb2.RangeRequest(key=start, range_end=end, limit=page_keys)
+            page = self._call(lambda: self.kv.Range(req, timeout=self.timeout), False, lambda r: r)
+            if page.type != "ok":
+                return page
+            out.update((kv.key.decode(), kv.value.decode()) for kv in page.value.kvs)
+            if not page.value.more:
+                return Outcome("ok", out)
+            if page.value.next_key <= start:
+                return Outcome("info", error="the server said more keys follow but gave no next_key past "
+                                             f"{start!r}")
+            start = page.value.next_key
 
     # --- admin ------------------------------------------------------------
     def partitions(self, timeout=1.0):
