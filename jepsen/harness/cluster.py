@@ -23,6 +23,9 @@ class Node:
         self.paused = False
         self.starts = 0
         self.expected_exit = False  # set before the harness kills it
+        # Its files were damaged (corrupt nemesis) and it went on serving: it may
+        # stop on a checksum error at any time, which is the right answer.
+        self.damaged = False
 
 
 class Cluster:
@@ -145,7 +148,8 @@ class Cluster:
         """Nodes that exited without the harness asking (crashes)."""
         out = []
         for i, node in self.nodes.items():
-            if node.proc is not None and node.proc.poll() is not None and not node.expected_exit:
+            if (node.proc is not None and node.proc.poll() is not None and not node.expected_exit
+                    and not node.damaged):
                 out.append((i, node.proc.returncode))
         return out
 

@@ -249,9 +249,10 @@ def main(argv):
         sched.stop_event.set()
         sched.join(timeout=60)
         load_end = ctx.history.now()
-        # Bring back every node the faults stopped (not those that rightly refused to start).
+        # Bring back every node the faults stopped (not those that rightly refused
+        # to start, nor a damaged node that stopped on a checksum error).
         for i in sorted(ctx.net.ips):
-            if i not in ctx.refused and not ctx.cluster.alive(i):
+            if i not in ctx.refused and not ctx.cluster.alive(i) and not ctx.cluster.nodes[i].damaged:
                 ctx.cluster.start(i)
         heal_t = time.monotonic()
         recovery = {"first_write_after_heal_s": first_write(ctx)}

@@ -11,7 +11,10 @@ corrupt:   kills a running node, copies its files, flips bytes in (or
   (a checksum error) or serve correct data; it must never serve a corrupt
   value (the workload checker would see it). A node that refused is restored
   from the copy when the window ends, as an operator restores a node from its
-  backup, so only ever one node (a minority) is damaged."""
+  backup (it never ran on the damaged files, so the copy is its exact state).
+  A node that started keeps its damage (it has moved on, and rolling it back
+  would undo what it persisted) and may stop on a checksum error later; from
+  then on only that node is damaged again, so the damage stays on a minority."""
 import glob
 import os
 import shutil
@@ -80,8 +83,11 @@ class Corrupt:
     def start(self, fault):
         c, rng = self.ctx.cluster, self.ctx.rng
         up = [i for i in sorted(self.ctx.net.ips) if c.alive(i)]
+        damaged = [i for i in sorted(self.ctx.net.ips) if c.nodes[i].damaged]
+        if damaged:
+            up = [i for i in up if i in damaged]
         if not up:
-            return {"damaged": None, "why": "no node is running"}
+            return {"damaged": None, "why": "no node that may be damaged is running"}
         i = rng.choice(up)
         c.kill(i)
         self.node = i
@@ -119,8 +125,10 @@ class Corrupt:
         backup = self.backup_dir(i)
         if c.alive(i):
             c.nodes[i].expected_exit = False
+            # Unless nothing was damaged (no file to damage), it keeps its damage.
+            c.nodes[i].damaged |= os.path.isdir(backup)
             shutil.rmtree(backup, ignore_errors=True)
-            return {"node": i, "serving": True}
+            return {"node": i, "serving": True, "keeps_damage": c.nodes[i].damaged}
         code = c.nodes[i].proc.returncode if c.nodes[i].proc is not None else None
         if not os.path.isdir(backup):
             self.ctx.refused.add(i)
