@@ -71,9 +71,11 @@ def done_rows(record):
     return done
 
 
-def commit():
+def commit(record):
     out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+    # The record itself changes with every run; it says nothing of the code.
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            f":!{os.path.relpath(record, ROOT)}"],
                            capture_output=True, text=True).stdout.strip()
     return out.stdout.strip() + ("+" if dirty else "")
 
@@ -122,7 +124,7 @@ def main(argv):
                    "--nodes", str(nodes), "--time", f"{args.time:g}", "--rate", f"{args.rate:g}",
                    "--seed", str(args.seed + i)]
         print("running:", " ".join(command), flush=True)
-        revision = commit()  # the tree the run starts from
+        revision = commit(args.record)  # the tree the run starts from
         exit_code = subprocess.run(command).returncode
         line = row(workload, name, nodes, args.time, newest_run(results, before), exit_code, revision)
         failed += exit_code != 0
