@@ -6,17 +6,12 @@
 
 #include "gtest/gtest.h"
 #include "raft/unstable.h"
+#include "tests/raft/test_entries.h"
 
 namespace rkv::raft {
 namespace {
 
-Entry WithData(uint64_t term, uint64_t index, std::string data) {
-  Entry e;
-  e.set_term(term);
-  e.set_index(index);
-  e.set_data(std::move(data));
-  return e;
-}
+using testing::WithData;
 
 std::vector<Entry> Range(uint64_t first, uint64_t last) {
   std::vector<Entry> out;

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "raft/memory_log.h"
+#include "tests/raft/test_entries.h"
 
 namespace rkv::raft {
 namespace {
@@ -156,13 +157,7 @@ TEST(RaftLogTest, StableToIgnoresReplacedEntries) {
   EXPECT_EQ(f.log->PersistedLastIndex(), 5u);
 }
 
-Entry WithData(uint64_t term, uint64_t index, std::string data) {
-  Entry e;
-  e.set_term(term);
-  e.set_index(index);
-  e.set_data(std::move(data));
-  return e;
-}
+using testing::WithData;
 
 // Persists what the log holds unstable, as a caller following ready.h does.
 void Persist(LogFixture& f) {
