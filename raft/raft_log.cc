@@ -8,6 +8,20 @@
 #include "raft/check.h"
 
 namespace rkv::raft {
+namespace {
+
+// Appends to *out (holding used bytes) the longest prefix of more that keeps
+// it within max_bytes. Only the first piece of a slice gets the "at least one
+// entry" rule; a later piece must fit.
+void AppendWithin(std::vector<Entry>* out, uint64_t used, uint64_t max_bytes, std::vector<Entry> more) {
+  for (Entry& e : more) {
+    used += EntryBytes(e);
+    if (used > max_bytes) return;
+    out->push_back(std::move(e));
+  }
+}
+
+}  // namespace
 
 RaftLog::RaftLog(const LogReader* log, uint64_t max_committed_bytes_per_ready)
     : log_(log),
@@ -123,18 +137,10 @@ absl::StatusOr<std::vector<Entry>> RaftLog::Slice(uint64_t lo, uint64_t hi,
     if (!out.empty() && used >= max_bytes) return out;
     std::vector<Entry> rest;
     unstable_.Slice(std::max(lo, offset), hi, out.empty() ? max_bytes : max_bytes - used, &rest);
-    // Keep the "at least one" rule only for the first piece.
-    if (!out.empty() && !rest.empty()) {
-      uint64_t total = used;
-      for (Entry& e : rest) {
-        total += EntryBytes(e);
-        if (total > max_bytes) break;
-        out.push_back(std::move(e));
-      }
-    } else if (out.empty()) {
+    if (out.empty()) {
       out = std::move(rest);
     } else {
-      for (Entry& e : rest) out.push_back(std::move(e));
+      AppendWithin(&out, used, max_bytes, std::move(rest));
     }
   }
   return out;
@@ -180,17 +186,12 @@ std::vector<Entry> RaftLog::NextCommittedEntries() {
     return std::move(*entries);
   }
   std::vector<Entry> out;
-  uint64_t bytes = persisted_tail_.Take(hi, max_bytes, &out);
+  const uint64_t bytes = persisted_tail_.Take(hi, max_bytes, &out);
   const uint64_t next = out.back().index() + 1;
   if (next < hi && bytes < max_bytes) {
-    // The same bound as Slice: the longest prefix within max_bytes.
     absl::StatusOr<std::vector<Entry>> rest = Slice(next, hi, max_bytes - bytes);
     RKV_CHECK_OK(rest.status());
-    for (Entry& e : *rest) {
-      bytes += EntryBytes(e);
-      if (bytes > max_bytes) break;
-      out.push_back(std::move(e));
-    }
+    AppendWithin(&out, bytes, max_bytes, std::move(*rest));
   }
   return out;
 }
