@@ -9,7 +9,9 @@ one record. Each row names the commit, the verdict and the run's folder.
 --skip-done leaves out combinations the file already holds a passing row for
 (same workload, nemeses, nodes and at least the same duration), so an
 interrupted campaign resumes where it stopped. --until HH:MM stops starting
-new runs after that time of day. Exits non-zero if any run failed.
+new runs after that time of day. Two campaigns can share the machine when
+each has its own --network-prefix and --subnet (and seeds that differ).
+Exits non-zero if any run failed.
 """
 import argparse
 import datetime
@@ -42,6 +44,8 @@ def parse_args(argv):
     p.add_argument("--record", default=os.path.join(ROOT, "jepsen", "RUNS.md"))
     p.add_argument("--skip-done", action="store_true")
     p.add_argument("--until", default=None, help="HH:MM: start no run after this time of day")
+    p.add_argument("--network-prefix", default=None, help="passed to jepsen/run")
+    p.add_argument("--subnet", default=None, help="passed to jepsen/run")
     p.add_argument("--dry-run", action="store_true", help="print the runs and exit")
     return p.parse_args(argv)
 
@@ -80,8 +84,12 @@ def commit(record):
     return out.stdout.strip() + ("+" if dirty else "")
 
 
-def newest_run(results, before):
-    runs = [os.path.join(results, d) for d in os.listdir(results)] if os.path.isdir(results) else []
+def run_folder(results, before, workload, name, nodes, seed):
+    """The folder jepsen/run made for this run: named by its workload,
+    nemeses, nodes and seed, so a concurrent campaign's folders never match."""
+    suffix = f"-{workload}-{name.replace(',', '+')}-n{nodes}-s{seed}"
+    runs = [os.path.join(results, d) for d in os.listdir(results) if d.endswith(suffix)] \
+        if os.path.isdir(results) else []
     runs = [d for d in runs if os.path.isdir(d) and d not in before]
     return max(runs, key=os.path.getmtime) if runs else None
 
@@ -120,13 +128,18 @@ def main(argv):
             print(f"stopping: it is past {args.until}; {len(plan) - i} runs left (--skip-done resumes)")
             break
         before = set(os.path.join(results, d) for d in os.listdir(results)) if os.path.isdir(results) else set()
+        seed = args.seed + i
         command = [os.path.join(ROOT, "jepsen", "run"), "--workload", workload, "--nemesis", name,
                    "--nodes", str(nodes), "--time", f"{args.time:g}", "--rate", f"{args.rate:g}",
-                   "--seed", str(args.seed + i)]
+                   "--seed", str(seed)]
+        for flag, value in (("--network-prefix", args.network_prefix), ("--subnet", args.subnet)):
+            if value:
+                command += [flag, value]
         print("running:", " ".join(command), flush=True)
         revision = commit(args.record)  # the tree the run starts from
         exit_code = subprocess.run(command).returncode
-        line = row(workload, name, nodes, args.time, newest_run(results, before), exit_code, revision)
+        folder = run_folder(results, before, workload, name, nodes, seed)
+        line = row(workload, name, nodes, args.time, folder, exit_code, revision)
         failed += exit_code != 0
         with open(args.record, "a") as f:
             f.write(line)

@@ -1,18 +1,38 @@
 """The test network: a bridge on the host and one network namespace per node,
 joined by a veth pair, in a private subnet (10.77.0.0/24 by default).
 
-Names all start with a fixed prefix so leftovers of an earlier run can be
-found (leftovers()) and removed (cleanup_all()). Every command is recorded so
+Names all start with one prefix ("rkvj" unless configure() picks another)
+so leftovers of an earlier run can be found (leftovers()) and removed
+(cleanup_all()). Runs with different prefixes and subnets can share the
+machine: each sees and removes only its own. Every command is recorded so
 teardown undoes exactly what setup did. Needs root.
 """
 import ipaddress
+import re
 import shutil
 import subprocess
 import time
 
-PREFIX = "rkvj"
-BRIDGE = "rkvjbr0"
-NFT_TABLE = "rkvj"
+DEFAULT_PREFIX = "rkvj"
+PREFIX = BRIDGE = NFT_TABLE = ""
+FORWARD_RULE = []
+
+
+def configure(prefix=DEFAULT_PREFIX):
+    """Names this run's namespaces, links, nftables tables and host rule."""
+    global PREFIX, BRIDGE, NFT_TABLE, FORWARD_RULE
+    # Interface names have at most 15 characters: prefix + "br0" or "v12".
+    if not re.fullmatch(r"[a-z][a-z0-9]{2,7}", prefix):
+        raise ValueError(f"network prefix {prefix!r}: use 3 to 8 lowercase letters or digits, "
+                         "starting with a letter")
+    PREFIX, BRIDGE, NFT_TABLE = prefix, f"{prefix}br0", prefix
+    # Docker and the like load br_netfilter and set FORWARD's policy to DROP,
+    # which also drops traffic bridged between our namespaces: one tagged
+    # ACCEPT rule at the top of FORWARD lets the bridge's own traffic through.
+    FORWARD_RULE = ["FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-m", "comment", "--comment", PREFIX, "-j", "ACCEPT"]
+
+
+configure()
 
 
 def sh(*args, check=True, capture=False, ns=None):
@@ -29,12 +49,6 @@ def ns_name(i):
     return f"{PREFIX}n{i}"
 
 
-# Docker and the like load br_netfilter and set FORWARD's policy to DROP,
-# which also drops traffic bridged between our namespaces: one tagged ACCEPT
-# rule at the top of FORWARD lets the bridge's own traffic through.
-FORWARD_RULE = ["FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-m", "comment", "--comment", PREFIX, "-j", "ACCEPT"]
-
-
 def _iptables(*args, check=False):
     if not shutil.which("iptables"):
         return 1
@@ -46,15 +60,20 @@ def leftovers():
     found = []
     if shutil.which("iptables"):
         out = sh("iptables", "-S", "FORWARD", capture=True, check=False) or ""
-        found += [f"rule {line}" for line in out.splitlines() if f"--comment {PREFIX}" in line]
+        found += [f"rule {line}" for line in out.splitlines() if f"--comment {PREFIX} " in line + " "]
     out = sh("ip", "netns", "list", capture=True, check=False) or ""
-    found += [f"netns {line.split()[0]}" for line in out.splitlines() if line.startswith(PREFIX)]
+    found += [f"netns {line.split()[0]}" for line in out.splitlines() if _ours(line.split()[0])]
     out = sh("ip", "-o", "link", "show", capture=True, check=False) or ""
     for line in out.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith(PREFIX):
+        if _ours(name):
             found.append(f"link {name}")
     return found
+
+
+def _ours(name):
+    # "rkvj" must not claim the names of a run whose prefix is "rkvj2".
+    return re.fullmatch(re.escape(PREFIX) + r"(n|v)[0-9]+|" + re.escape(BRIDGE), name) is not None
 
 
 def cleanup_all():

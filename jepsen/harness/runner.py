@@ -34,6 +34,9 @@ def parse_args(argv):
     p.add_argument("--rkvd", default=os.path.join(ROOT, "build", "jepsen", "bin", "rkvd"))
     p.add_argument("--bug", default=None, help="planted bug for the test build (RKV_BUG), e.g. stale-reads")
     p.add_argument("--subnet", default="10.77.0.0/24")
+    p.add_argument("--network-prefix", default=netns.DEFAULT_PREFIX,
+                   help="names of this run's namespaces and links; two runs with different prefixes "
+                        "and subnets can share the machine")
     p.add_argument("--results", default=os.path.join(ROOT, "jepsen", "results"))
     p.add_argument("--tick-ms", type=int, default=100)
     p.add_argument("--election-ticks", type=int, default=10)
@@ -161,6 +164,11 @@ def cleanup(ctx, sched, monitor, proxy_proc):
 
 def main(argv):
     args = parse_args(argv)
+    try:
+        netns.configure(args.network_prefix)
+    except ValueError as e:
+        print(f"jepsen/run: {e}", file=sys.stderr)
+        return 2
     if os.geteuid() != 0:
         print("jepsen/run needs root (network namespaces)", file=sys.stderr)
         return 2
