@@ -47,6 +47,8 @@ def parse_args(argv):
     p.add_argument("--network-prefix", default=None, help="passed to jepsen/run")
     p.add_argument("--subnet", default=None, help="passed to jepsen/run")
     p.add_argument("--dry-run", action="store_true", help="print the runs and exit")
+    p.add_argument("--summary", action="store_true",
+                   help="print the goals' figures over every run the record names, and exit")
     return p.parse_args(argv)
 
 
@@ -109,8 +111,82 @@ def row(workload, name, nodes, seconds, run_dir, exit_code, revision):
             f"{os.path.basename(run_dir) if run_dir else '-'} |\n")
 
 
+# Faults that hit one node: clients must be served again within 3 s.
+ONE_NODE = ("kill-random", "kill-leader", "pause-random", "pause-leader", "isolate-one", "isolate-leader")
+
+
+def recorded_runs(record):
+    """(row cells, verdicts or None) for every run row of the record."""
+    results = os.path.join(os.path.dirname(record), "results")
+    out = []
+    with open(record) as f:
+        for line in f:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) < 13 or not cells[12].startswith("2"):
+                continue
+            path = os.path.join(results, cells[12], "verdicts.json")
+            verdicts = None
+            if os.path.exists(path):
+                with open(path) as v:
+                    verdicts = json.load(v)
+            out.append((cells, verdicts))
+    return out
+
+
+def summary(record):
+    """The figures the suite's goals name, over every recorded run."""
+    runs = recorded_runs(record)
+    lines = []
+    verdicts = [v for _, v in runs if v]
+    passed = sum(1 for c, _ in runs if c[11] == "PASS")
+    lines.append(f"runs: {len(runs)} ({passed} pass, {len(runs) - passed} fail); "
+                 f"verdicts.json found for {len(verdicts)}")
+    ops = [sum(int(c[i]) for c, _ in runs) for i in (6, 7, 8)]
+    lines.append(f"operations: {ops[0]} ok, {ops[1]} fail, {ops[2]} info; "
+                 f"fault windows: {sum(int(c[9]) for c, _ in runs)}")
+    failed_checks = {}
+    for c, v in runs:
+        for check in ("workload", "convergence", "raft_log", "raft_monitor", "crashes"):
+            if v and v.get(check, {}).get("valid") is not True:
+                failed_checks.setdefault(check, []).append(c[12])
+    lines.append("failed checks: " + ("; ".join(f"{k}: {', '.join(r)}" for k, r in failed_checks.items())
+                                      or "none"))
+    unknown = [c[12] for c, v in runs if v and v.get("workload", {}).get("unknown")]
+    check_s = [v["workload"].get("check_seconds", 0) for v in verdicts if "workload" in v]
+    lines.append(f"checker: UNKNOWN in {len(unknown)} of {len(verdicts)} runs; "
+                 f"slowest check {max(check_s, default=0):.2f} s")
+    faults = [f for v in verdicts for f in v.get("stats", {}).get("recovery_per_fault", [])]
+
+    def worst(name, values, goal, unit="faults"):
+        values = [x for x in values if x is not None]
+        if not values:
+            return f"{name}: no data"
+        values.sort()
+        over = sum(1 for x in values if x > goal)
+        return (f"{name}: {len(values)} {unit}, median {values[len(values) // 2]:.2f} s, "
+                f"max {values[-1]:.2f} s, {over} over the {goal:g} s goal")
+    one = [f for f in faults if f["fault"] in ONE_NODE]
+    lines.append(worst("one node killed, paused or isolated: longest stretch without an ok operation",
+                       [f["longest_no_ok_s"] for f in one], 3))
+    lines.append(worst("first ok write after a fault ends", [f["first_ok_write_after_end_s"] for f in faults], 5))
+    lines.append(worst("the node a fault hit caught up after it ended",
+                       [f.get("caught_up_after_end_s") for f in one if "node" in f], 30))
+    catch = [v.get("convergence", {}).get("catch_up_after_heal_s") for v in verdicts]
+    lines.append(worst("every replica converged after the final heal", catch, 30, unit="runs"))
+    rejoin = [f for f in faults if f["fault"] in ("isolate-one", "isolate-leader") and "new_terms_after_end" in f]
+    lines.append(f"isolated node rejoined: {len(rejoin)} times, new terms within 5 s after: "
+                 f"{sum(f['new_terms_after_end'] for f in rejoin)}")
+    restarted = [f for f in faults if f["fault"] in ONE_NODE[:4] and "new_terms_after_end" in f]
+    lines.append(f"killed or paused node came back: {len(restarted)} times, new terms within 5 s after: "
+                 f"{sum(f['new_terms_after_end'] for f in restarted)}")
+    return "\n".join(lines)
+
+
 def main(argv):
     args = parse_args(argv)
+    if args.summary:
+        print(summary(args.record))
+        return 0
     done = done_rows(args.record) if args.skip_done else set()
     plan = [c for c in combinations(args)
             if not any(d[:3] == (c[0], c[1].replace(" ", ""), c[2]) and d[3] >= args.time for d in done)]

@@ -21,11 +21,58 @@ def _ok_times(paired):
     return sorted(op["ret"] for op in paired if op["type"] == "ok" and op["ret"])
 
 
-def recovery_per_fault(paired, windows):
+# How long after a fault ends a new term still counts as caused by its end
+# (a rejoining node disrupting the cluster); more than an election timeout.
+AFTER_END_NS = 5 * NS
+
+
+def term_rises(samples):
+    """[(t, partition)] whenever the highest term any node reports for a
+    partition goes up (the first sighting of a partition does not count)."""
+    out, highest = [], {}
+    for t, node, p, role, term, commit, applied, leader in sorted(samples):
+        if p in highest and term > highest[p]:
+            out.append((t, p))
+        highest[p] = max(term, highest.get(p, 0))
+    return out
+
+
+def affected_node(window):
+    """The one node a fault hit (killed, paused, isolated), or None."""
+    detail = window.get("detail") or {}
+    node = detail.get("isolated", detail.get("node"))
+    return node if isinstance(node, int) else None
+
+
+def caught_up_after(samples, node, stop):
+    """Seconds from stop until every replica of `node` applied what any node
+    had committed at stop (sampled, so within the monitor's period), or None."""
+    target = {}
+    for t, n, p, role, term, commit, applied, leader in samples:
+        if stop - NS <= t <= stop:
+            target[p] = max(commit, target.get(p, 0))
+    if not target:
+        return None
+    reached = set()
+    for t, n, p, role, term, commit, applied, leader in sorted(samples):
+        if t < stop or n != node or p not in target:
+            continue
+        if applied >= target[p]:
+            reached.add(p)
+            if reached == set(target):
+                return round((t - stop) / NS, 2)
+    return None
+
+
+def recovery_per_fault(paired, windows, samples=()):
     """For each fault window: the longest stretch without any ok operation
     inside it (how long clients were stuck), and the time from its end to the
-    next ok write."""
+    next ok write. With the monitor's samples, also how many partitions got a
+    new term within AFTER_END_NS of its end, before the next fault starts (a
+    rejoining node should cause none: pre-vote and check-quorum) and, for a fault that hit one node, how
+    long that node took to catch up."""
     import bisect
+    rises = [t for t, p in term_rises(samples)]
     oks = _ok_times(paired)
     writes = sorted(op["ret"] for op in paired
                     if op["type"] == "ok" and op["ret"] and op["f"] in ("write", "cas", "add", "transfer", "append"))
@@ -41,9 +88,18 @@ def recovery_per_fault(paired, windows):
         gap = max(gap, b - prev)
         j = bisect.bisect_left(writes, b)
         after = (writes[j] - b) / NS if j < len(writes) else None
-        out.append({"fault": w["fault"], "start_s": round(a / NS, 2), "stop_s": round(b / NS, 2),
-                    "longest_no_ok_s": round(gap / NS, 2),
-                    "first_ok_write_after_end_s": round(after, 2) if after is not None else None})
+        entry = {"fault": w["fault"], "start_s": round(a / NS, 2), "stop_s": round(b / NS, 2),
+                 "longest_no_ok_s": round(gap / NS, 2),
+                 "first_ok_write_after_end_s": round(after, 2) if after is not None else None}
+        if samples:
+            # Up to the next fault's start: its own elections are not this end's.
+            limit = min([b + AFTER_END_NS] + [o["start"] for o in windows if o["start"] > b])
+            entry["new_terms_after_end"] = bisect.bisect_left(rises, limit) - bisect.bisect_left(rises, b)
+            node = affected_node(w)
+            if node is not None:
+                entry["node"] = node
+                entry["caught_up_after_end_s"] = caught_up_after(samples, node, b)
+        out.append(entry)
     return out
 
 

@@ -291,7 +291,8 @@ def main(argv):
         verdicts["recovery"] = recovery
         verdicts["nemesis"] = {"windows": sched.windows, "errors": sched.errors, "refused_to_start": sorted(ctx.refused)}
         verdicts["stats"] = report.stats(paired, load_start, load_end)
-        verdicts["stats"]["recovery_per_fault"] = report.recovery_per_fault(paired, sched.windows)
+        verdicts["stats"]["recovery_per_fault"] = report.recovery_per_fault(paired, sched.windows,
+                                                                            monitor.samples)
         checks = ["workload", "convergence", "raft_log", "raft_monitor", "crashes"]
         verdicts["valid"] = all(verdicts[c]["valid"] is True for c in checks)
         if verdicts["workload"]["valid"] is not True and args.workload == "register":

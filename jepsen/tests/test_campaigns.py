@@ -1,6 +1,8 @@
-"""Self-tests of what lets two campaigns share the machine: each run sees
-only its own network names as leftovers, and jepsen/matrix records the folder
-of its own run, never a concurrent campaign's newer one."""
+"""Self-tests of the campaign tools: each run sees only its own network names
+as leftovers (so two campaigns can share the machine), jepsen/matrix records
+the folder of its own run, never a concurrent campaign's newer one, and
+--summary gives the goals' figures over the recorded runs."""
+import json
 import os
 import sys
 import tempfile
@@ -52,6 +54,36 @@ class RunFolderTest(unittest.TestCase):
             os.mkdir(mixed)
             self.assertEqual(matrix.run_folder(results, before, "register", "clock,kill", 3, 9), mixed)
             self.assertIsNone(matrix.run_folder(results, before, "set", "pause", 5, 8))
+
+
+class SummaryTest(unittest.TestCase):
+    def test_goal_figures_over_the_recorded_runs(self):
+        with tempfile.TemporaryDirectory() as jepsen:
+            os.mkdir(os.path.join(jepsen, "results"))
+            record = os.path.join(jepsen, "RUNS.md")
+            runs = {"20261206T050000-register-kill-n3-s1": (True, [
+                        {"fault": "kill-leader", "longest_no_ok_s": 1.2, "first_ok_write_after_end_s": 0.1,
+                         "new_terms_after_end": 0, "node": 2, "caught_up_after_end_s": 0.5}]),
+                    "20261206T051000-set-partition-n5-s2": (False, [
+                        {"fault": "isolate-one", "longest_no_ok_s": 3.5, "first_ok_write_after_end_s": 0.0,
+                         "new_terms_after_end": 1, "node": 4, "caught_up_after_end_s": 2.0}])}
+            with open(record, "w") as f:
+                f.write(matrix.HEADER)
+                for name, (valid, faults) in runs.items():
+                    os.mkdir(os.path.join(jepsen, "results", name))
+                    with open(os.path.join(jepsen, "results", name, "verdicts.json"), "w") as v:
+                        json.dump({"valid": valid, "workload": {"valid": valid, "check_seconds": 0.5},
+                                   "convergence": {"valid": True, "catch_up_after_heal_s": 4.0},
+                                   "stats": {"recovery_per_fault": faults}}, v)
+                    f.write(f"| 2026-12-06 | abc | w | n | 3 | 300 | 10 | 2 | 1 | 1 | 0.1 | "
+                            f"{'PASS' if valid else 'FAIL (exit 1)'} | {name} |\n")
+            text = matrix.summary(record)
+            self.assertIn("runs: 2 (1 pass, 1 fail)", text)
+            self.assertIn("operations: 20 ok, 4 fail, 2 info", text)
+            self.assertIn("workload: 20261206T051000-set-partition-n5-s2", text)
+            self.assertIn("2 faults, median 3.50 s, max 3.50 s, 1 over the 3 s goal", text)
+            self.assertIn("isolated node rejoined: 1 times, new terms within 5 s after: 1", text)
+            self.assertIn("killed or paused node came back: 1 times, new terms within 5 s after: 0", text)
 
 
 if __name__ == "__main__":
