@@ -4,6 +4,7 @@
 #include "raft/check.h"
 #include "server/failpoint.h"
 #include "server/logging.h"
+#include "server/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace rkv::server {
@@ -13,7 +14,12 @@ ApplyWorker::ApplyWorker(uint64_t max_queued_entries, Metrics* metrics, AppliedF
 
 ApplyWorker::~ApplyWorker() { Stop(); }
 
-void ApplyWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+void ApplyWorker::Start() {
+  thread_ = std::thread([this] {
+    NameThisThread("rkv-apply");
+    Run();
+  });
+}
 
 void ApplyWorker::Stop() {
   {

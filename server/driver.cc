@@ -7,6 +7,7 @@
 #include "server/failpoint.h"
 #include "server/grpc_status.h"
 #include "server/logging.h"
+#include "server/thread_name.h"
 #include "spdlog/spdlog.h"
 #include "storage/log_batch.h"
 
@@ -37,7 +38,10 @@ Driver::~Driver() { Stop(); }
 void Driver::Start() {
   next_tick_ = absl::Now() + options_.tick;
   for (auto& [id, replica] : replicas_) OnLeaderChange(*replica, {replica->raw().Leader(), raft::Role::kFollower});
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("rkv-driver");
+    Run();
+  });
 }
 
 void Driver::Stop() {

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/logging.h"
+#include "server/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace rkv::server {
@@ -27,7 +28,10 @@ class PeerSender final {
         limits_(limits),
         metrics_(metrics),
         on_unreachable_(std::move(on_unreachable)) {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      NameThisThread("rkv-send-" + std::to_string(peer_id_));
+      Run();
+    });
   }
   ~PeerSender() { Stop(); }
 

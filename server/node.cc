@@ -16,6 +16,7 @@
 #include "raft/raw_node.h"
 #include "server/grpc_metrics.h"
 #include "server/meta.h"
+#include "server/thread_name.h"
 #include "spdlog/spdlog.h"
 #include "storage/bootstrap.h"
 #include "storage/engine_stats.h"
@@ -278,7 +279,10 @@ absl::Status Node::StartServers() {
   if (!http.ok()) return http.status();
   http_server_ = std::move(*http);
   UpdateMemberMetrics();
-  housekeeping_ = std::thread([this] { RunHousekeeping(); });
+  housekeeping_ = std::thread([this] {
+    NameThisThread("rkv-housekeep");
+    RunHousekeeping();
+  });
   return absl::OkStatus();
 }
 

@@ -4,15 +4,19 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rkv/v1/kv.grpc.pb.h"
@@ -341,6 +345,22 @@ TEST_F(ClusterTest, PausedNodeDoesNotBlockTheOthers) {
             << absl::ToInt64Milliseconds(absl::Now() - start) << " ms\n";
   cluster_.Signal(paused, SIGCONT);
   EXPECT_EQ(written, 50);
+}
+
+// Each stage of the pipeline runs on a thread named after it, so `top -H`
+// and perf show where a node spends its time.
+TEST_F(ClusterTest, EachStageRunsOnANamedThread) {
+  std::set<std::string> names;
+  const std::string tasks = absl::StrCat("/proc/", cluster_.Pid(1), "/task");
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  for (const char* want : {"rkv-driver", "rkv-apply", "rkv-send-2", "rkv-send-3", "rkv-housekeep"}) {
+    EXPECT_TRUE(names.count(want)) << want << " is not among " << absl::StrJoin(names, ", ");
+  }
 }
 
 // The pending-proposal bound turns overload into RESOURCE_EXHAUSTED, never a

@@ -42,6 +42,7 @@ class LocalCluster final {
   void Signal(uint64_t id, int signal);
   void Kill(uint64_t id) { Signal(id, 9); }
   bool Running(uint64_t id) const;
+  pid_t Pid(uint64_t id) const { return nodes_.at(id).pid; }
 
   std::vector<uint64_t> ids() const;
   const std::string& ClientAddress(uint64_t id) const { return nodes_.at(id).client; }
