@@ -238,6 +238,14 @@ void Driver::ProposeQueued() {
           FinishProposal(proposal, WithDetail(s, detail), replica.metrics());
           continue;
         }
+        if (RKV_BUG("early-ack")) {  // the planted bug acknowledges before the entry commits
+          storage::EntryResult early;
+          early.index = first_index + (i - next);
+          early.term = raw.Term();
+          early.result.set_revision(early.index);
+          FinishProposal(proposal, std::move(early), replica.metrics());
+          continue;
+        }
         proposal.term = raw.Term();
         replica.proposals().emplace(first_index + (i - next), std::move(proposal));
       }
