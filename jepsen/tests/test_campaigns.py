@@ -84,6 +84,19 @@ class SummaryTest(unittest.TestCase):
             self.assertIn("2 faults, median 3.50 s, max 3.50 s, 1 over the 3 s goal", text)
             self.assertIn("isolated node rejoined: 1 times, new terms within 5 s after: 1", text)
             self.assertIn("killed or paused node came back: 1 times, new terms within 5 s after: 0", text)
+            self.assertNotIn("combined nemeses", text)
+            # A run of combined nemeses is counted apart.
+            name = "20261206T052000-register-kill+partition-n3-s3"
+            os.mkdir(os.path.join(jepsen, "results", name))
+            with open(os.path.join(jepsen, "results", name, "verdicts.json"), "w") as v:
+                json.dump({"valid": True, "workload": {"valid": True}, "stats": {"recovery_per_fault": [
+                    {"fault": "kill-random", "longest_no_ok_s": 7.0, "first_ok_write_after_end_s": 9.0}]}}, v)
+            with open(record, "a") as f:
+                f.write(f"| 2026-12-06 | abc | register | kill, partition | 3 | 300 | 1 | 0 | 0 | 1 | 9 | PASS | {name} |\n")
+            text = matrix.summary(record)
+            single, combined = text.split("runs of combined nemeses")
+            self.assertIn("2 faults, median 3.50 s, max 3.50 s, 1 over the 3 s goal", single)
+            self.assertIn("1 faults, median 7.00 s, max 7.00 s, 1 over the 3 s goal", combined)
 
 
 if __name__ == "__main__":
