@@ -42,6 +42,7 @@ class Cluster:
         self.clients = {i: NodeClient(self.client_address(i), op_timeout) for i in net.ips}
         self.admin = {i: NodeClient(self.client_address(i), 1.0) for i in net.ips}
         self.events = []  # (monotonic ns, text) of process events, for the report
+        self.pids = []    # every rkvd this cluster started
 
     # --- addresses --------------------------------------------------------
     def client_address(self, i):
@@ -98,6 +99,7 @@ class Cluster:
         node.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
         log.close()
+        self.pids.append(node.proc.pid)
         node.starts += 1
         node.paused = False
         node.expected_exit = False
@@ -202,3 +204,17 @@ class Cluster:
     def close(self):
         for c in list(self.clients.values()) + list(self.admin.values()):
             c.close()
+        self.remove_faketime_shm()
+
+    def remove_faketime_shm(self):
+        """libfaketime keeps a shared-memory segment and a semaphore per
+        process and removes them at a clean exit only; remove those of the
+        nodes this cluster started (all stopped by now) that were killed."""
+        if not self.faketime:
+            return
+        for pid in self.pids:
+            for name in (f"faketime_shm_{pid}", f"sem.faketime_sem_{pid}"):
+                try:
+                    os.remove(os.path.join("/dev/shm", name))
+                except FileNotFoundError:
+                    pass
