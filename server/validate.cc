@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "storage/key_range.h"
 
 namespace rkv::server {
 namespace {
@@ -103,9 +104,8 @@ absl::Status ValidateDelete(const v1::DeleteRequest& request, const Limits& limi
 absl::Status ValidateRange(const v1::RangeRequest& request, const Limits& limits) {
   const std::string& key = request.key();
   const std::string& end = request.range_end();
-  const bool to_the_end = end == std::string(1, '\0');
-  // An empty key with range_end "\0" reads everything (as etcd).
-  if (!(key.empty() && to_the_end)) {
+  const bool to_the_end = storage::ReadsToTheEnd(end);
+  if (!storage::IsWholeKeyspace(key, end)) {
     if (absl::Status s = ValidateKey(key, limits); !s.ok()) return s;
   }
   if (end.size() > limits.max_key_bytes) {

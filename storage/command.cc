@@ -3,6 +3,7 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/strings/str_cat.h"
+#include "storage/key_range.h"
 
 namespace rkv::storage {
 namespace {
@@ -23,7 +24,7 @@ absl::Status ValidateKey(absl::string_view key, const StateMachineLimits& limits
 absl::Status ValidateRange(absl::string_view key, absl::string_view range_end,
                            const StateMachineLimits& limits, absl::string_view what) {
   if (absl::Status s = ValidateKey(key, limits, what); !s.ok()) return s;
-  if (range_end.empty() || range_end == absl::string_view("\0", 1)) return absl::OkStatus();
+  if (range_end.empty() || ReadsToTheEnd(range_end)) return absl::OkStatus();
   if (range_end.size() > limits.max_key_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": range end is ", range_end.size(),
                                                    " bytes; the limit is ", limits.max_key_bytes));
@@ -33,12 +34,6 @@ absl::Status ValidateRange(absl::string_view key, absl::string_view range_end,
         absl::StrCat(what, ": range end does not sort after the key"));
   }
   return absl::OkStatus();
-}
-
-// A read of every key: the empty key with range end "\0", as etcd (and the
-// public API's Range) has it.
-bool IsWholeKeyspace(absl::string_view key, absl::string_view range_end) {
-  return key.empty() && range_end == absl::string_view("\0", 1);
 }
 
 absl::Status ValidatePut(const rkv::internal::PutOp& put, const StateMachineLimits& limits,
