@@ -1,4 +1,5 @@
 """Statistics, plots (matplotlib, Agg) and the HTML report of one run."""
+import bisect
 import html
 import json
 import os
@@ -28,9 +29,10 @@ AFTER_END_NS = 5 * NS
 
 def term_rises(samples):
     """[(t, partition)] whenever the highest term any node reports for a
-    partition goes up (the first sighting of a partition does not count)."""
+    partition goes up (the first sighting of a partition does not count).
+    REQUIRES: samples sorted by time."""
     out, highest = [], {}
-    for t, node, p, role, term, commit, applied, leader in sorted(samples):
+    for t, node, p, role, term, commit, applied, leader in samples:
         if p in highest and term > highest[p]:
             out.append((t, p))
         highest[p] = max(term, highest.get(p, 0))
@@ -46,15 +48,18 @@ def affected_node(window):
 
 def caught_up_after(samples, node, stop):
     """Seconds from stop until every replica of `node` applied what any node
-    had committed at stop (sampled, so within the monitor's period), or None."""
+    had committed at stop (sampled, so within the monitor's period), or None.
+    REQUIRES: samples sorted by time."""
+    first = bisect.bisect_left(samples, (stop - NS,))
     target = {}
-    for t, n, p, role, term, commit, applied, leader in samples:
-        if stop - NS <= t <= stop:
-            target[p] = max(commit, target.get(p, 0))
+    for t, n, p, role, term, commit, applied, leader in samples[first:]:
+        if t > stop:
+            break
+        target[p] = max(commit, target.get(p, 0))
     if not target:
         return None
     reached = set()
-    for t, n, p, role, term, commit, applied, leader in sorted(samples):
+    for t, n, p, role, term, commit, applied, leader in samples[first:]:
         if t < stop or n != node or p not in target:
             continue
         if applied >= target[p]:
@@ -69,9 +74,9 @@ def recovery_per_fault(paired, windows, samples=()):
     inside it (how long clients were stuck), and the time from its end to the
     next ok write. With the monitor's samples, also how many partitions got a
     new term within AFTER_END_NS of its end, before the next fault starts (a
-    rejoining node should cause none: pre-vote and check-quorum) and, for a fault that hit one node, how
-    long that node took to catch up."""
-    import bisect
+    rejoining node should cause none: pre-vote and check-quorum) and, for a
+    fault that hit one node, how long that node took to catch up."""
+    samples = sorted(samples)
     rises = [t for t, p in term_rises(samples)]
     oks = _ok_times(paired)
     writes = sorted(op["ret"] for op in paired
