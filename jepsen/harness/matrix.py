@@ -61,20 +61,18 @@ def combinations(args):
                 yield workload, name, nodes
 
 
-def done_rows(record):
-    done = set()
+def run_rows(record):
+    """The cells of every run row of the record (a row naming its run's folder)."""
     if not os.path.exists(record):
-        return done
+        return []
     with open(record) as f:
-        for line in f:
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) < 12 or cells[11] != "PASS":
-                continue
-            try:
-                done.add((cells[2], cells[3].replace(" ", ""), int(cells[4]), float(cells[5])))
-            except ValueError:
-                continue
-    return done
+        rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in f]
+    return [cells for cells in rows if len(cells) >= 13 and cells[12][:1].isdigit()]
+
+
+def done_rows(record):
+    return {(cells[2], cells[3].replace(" ", ""), int(cells[4]), float(cells[5]))
+            for cells in run_rows(record) if cells[11] == "PASS"}
 
 
 def commit(record):
@@ -119,17 +117,13 @@ def recorded_runs(record):
     """(row cells, verdicts or None) for every run row of the record."""
     results = os.path.join(os.path.dirname(record), "results")
     out = []
-    with open(record) as f:
-        for line in f:
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) < 13 or not cells[12].startswith("2"):
-                continue
-            path = os.path.join(results, cells[12], "verdicts.json")
-            verdicts = None
-            if os.path.exists(path):
-                with open(path) as v:
-                    verdicts = json.load(v)
-            out.append((cells, verdicts))
+    for cells in run_rows(record):
+        path = os.path.join(results, cells[12], "verdicts.json")
+        verdicts = None
+        if os.path.exists(path):
+            with open(path) as v:
+                verdicts = json.load(v)
+        out.append((cells, verdicts))
     return out
 
 
