@@ -359,10 +359,19 @@ std::optional<uint64_t> Engine::PendingSnapshotIndex(uint64_t partition_id) cons
 }
 
 absl::Status Engine::Write(rocksdb::WriteBatch* batch, bool sync, absl::string_view what) {
-  rocksdb::WriteOptions write;
-  write.sync = sync;
-  if (sync) synced_writes_.fetch_add(1);
-  return FromRocks(db_->Write(write, batch), what);
+  // A synced write is an unsynced write followed by SyncWAL, not
+  // WriteOptions::sync: RocksDB's write queue holds every later writer (the
+  // apply worker's state-machine writes) behind a sync write until its
+  // fdatasync returns, whereas SyncWAL syncs outside the queue. The caller
+  // still returns only once the batch is durable; that the batch is readable
+  // a moment earlier is harmless, because only the driver reads the log and
+  // it acts on its own writes after this returns.
+  if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), batch), what);
+      !s.ok() || !sync) {
+    return s;
+  }
+  synced_writes_.fetch_add(1);
+  return FromRocks(db_->SyncWAL(), absl::StrCat(what, " (syncing the WAL)"));
 }
 
 absl::Status Engine::WriteWithSwitches(rocksdb::WriteBatch* batch,

@@ -95,9 +95,10 @@ rocksdb::DBOptions MakeDbOptions(const EngineOptions& options, const SharedResou
   // with a damaged log must refuse to start (found by the chaos suite's
   // corrupt nemesis).
   db.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  // The driver's synced log writes and the apply worker's unsynced
-  // state-machine writes come from different threads; pipelining lets one
-  // group's memtable insert overlap the next group's WAL write.
+  // The driver's log writes and the apply worker's state-machine writes come
+  // from different threads; pipelining lets one group's memtable insert
+  // overlap the next group's WAL write. (The driver syncs with SyncWAL, off
+  // the write queue: see Engine::Write.)
   db.enable_pipelined_write = true;
   // Write SST data back to disk every MiB instead of in one burst at the
   // file's fsync, which would stall the WAL's fsync behind it.
