@@ -67,6 +67,7 @@ void ApplyWorker::Run() {
 
 void ApplyWorker::Apply(ApplyTask& task) {
   storage::StateMachine& sm = *task.state_machine;
+  const uint64_t applied_before = sm.applied_index();
   if (task.activate_snapshot) {
     absl::StatusOr<bool> activated = sm.MaybeActivateSnapshot();
     RKV_CHECK_OK(activated.status());
@@ -100,6 +101,9 @@ void ApplyWorker::Apply(ApplyTask& task) {
   for (PendingRead& read : task.reads) waiting.emplace(read.index, std::move(read));
   RKV_CHECK_OK(RKV_FAILPOINT("apply-after"));
   ReleaseReads(task.partition_id, sm.applied_index());
+  // A task that only released reads changed nothing the driver tracks;
+  // telling it anyway would wake it once per ReadIndex round for nothing.
+  if (sm.applied_index() == applied_before && new_conf == nullptr) return;
   if (task.metrics != nullptr) Set(task.metrics->applied_index, static_cast<double>(sm.applied_index()));
   on_applied_(task.partition_id, sm.applied_index(), new_conf);
 }

@@ -41,8 +41,9 @@ struct ApplyTask {
 
 class ApplyWorker final {
  public:
-  // Called after each task with the partition, its applied index and, if the
-  // task changed it, the new membership.
+  // Called after each task that advanced the applied index, with the
+  // partition, its applied index and, if the task changed it, the new
+  // membership.
   using AppliedFn = std::function<void(uint64_t partition_id, uint64_t applied_index,
                                        const raft::ConfState* new_conf_state)>;
 
