@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   librocksdb-dev libabsl-dev libspdlog-dev prometheus-cpp-dev libcivetweb-dev libxxhash-dev
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   python3-grpcio python3-protobuf prometheus
   # deploy/ checks in ctest (Python only; no Docker engine): compose config,

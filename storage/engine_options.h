@@ -27,7 +27,7 @@ struct EngineOptions {
   uint64_t raft_write_buffer_bytes = 64ull << 20;
   // Memtable of one partition's state-machine column family. Small on
   // purpose: applying a write is one skiplist insert at a random key, whose
-  // cost is cache misses that grow with the memtable (4 MiB measured 8-12%
+  // cost is cache misses that grow with the memtable (4 MiB measured 3-12%
   // faster writes than 16 MiB at 256 clients), and memory stays bounded as
   // partitions are added.
   uint64_t partition_write_buffer_bytes = 4ull << 20;
