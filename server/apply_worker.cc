@@ -15,10 +15,7 @@ ApplyWorker::ApplyWorker(uint64_t max_queued_entries, Metrics* metrics, AppliedF
 ApplyWorker::~ApplyWorker() { Stop(); }
 
 void ApplyWorker::Start() {
-  thread_ = std::thread([this] {
-    NameThisThread("rkv-apply");
-    Run();
-  });
+  thread_ = StartNamedThread("rkv-apply", [this] { Run(); });
 }
 
 void ApplyWorker::Stop() {

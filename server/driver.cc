@@ -38,10 +38,7 @@ Driver::~Driver() { Stop(); }
 void Driver::Start() {
   next_tick_ = absl::Now() + options_.tick;
   for (auto& [id, replica] : replicas_) OnLeaderChange(*replica, {replica->raw().Leader(), raft::Role::kFollower});
-  thread_ = std::thread([this] {
-    NameThisThread("rkv-driver");
-    Run();
-  });
+  thread_ = StartNamedThread("rkv-driver", [this] { Run(); });
 }
 
 void Driver::Stop() {

@@ -28,10 +28,7 @@ class PeerSender final {
         limits_(limits),
         metrics_(metrics),
         on_unreachable_(std::move(on_unreachable)) {
-    thread_ = std::thread([this] {
-      NameThisThread("rkv-send-" + std::to_string(peer_id_));
-      Run();
-    });
+    thread_ = StartNamedThread("rkv-send-" + std::to_string(peer_id_), [this] { Run(); });
   }
   ~PeerSender() { Stop(); }
 

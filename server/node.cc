@@ -279,10 +279,7 @@ absl::Status Node::StartServers() {
   if (!http.ok()) return http.status();
   http_server_ = std::move(*http);
   UpdateMemberMetrics();
-  housekeeping_ = std::thread([this] {
-    NameThisThread("rkv-housekeep");
-    RunHousekeeping();
-  });
+  housekeeping_ = StartNamedThread("rkv-housekeep", [this] { RunHousekeeping(); });
   return absl::OkStatus();
 }
 
