@@ -220,25 +220,44 @@ void GrpcTransport::Send(uint64_t to_node, std::vector<PartitionMessage> message
   it->second->Enqueue(std::move(messages));
 }
 
-grpc::Status PeerService::Stream(grpc::ServerContext* /*context*/,
-                                 grpc::ServerReader<rkv::internal::MessageBatch>* reader,
-                                 rkv::internal::BatchAck* /*ack*/) {
-  rkv::internal::MessageBatch batch;
-  while (reader->Read(&batch)) {
-    if (batch.cluster_id() != cluster_id_ || batch.to_node() != self_id_) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          absl::StrCat("a batch for node ", batch.to_node(), " of cluster ",
-                                       batch.cluster_id(), " reached node ", self_id_,
-                                       " of cluster ", cluster_id_));
+// Reads one peer's stream of batches until the peer closes it or sends a
+// batch meant for another node or cluster.
+class PeerService::StreamReader final
+    : public grpc::ServerReadReactor<rkv::internal::MessageBatch> {
+ public:
+  explicit StreamReader(const PeerService& service) : service_(service) { StartRead(&batch_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);
+      return;
     }
-    if (PeerMetrics* m = metrics_->Peer(batch.from_node())) {
-      Add(m->received_messages, static_cast<double>(batch.messages_size()));
-      Add(m->received_bytes, static_cast<double>(batch.ByteSizeLong()));
+    if (batch_.cluster_id() != service_.cluster_id_ || batch_.to_node() != service_.self_id_) {
+      Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("a batch for node ", batch_.to_node(), " of cluster ",
+                                       batch_.cluster_id(), " reached node ", service_.self_id_,
+                                       " of cluster ", service_.cluster_id_)));
+      return;
     }
-    deliver_(std::move(batch));
-    batch.Clear();
+    if (PeerMetrics* m = service_.metrics_->Peer(batch_.from_node())) {
+      Add(m->received_messages, static_cast<double>(batch_.messages_size()));
+      Add(m->received_bytes, static_cast<double>(batch_.ByteSizeLong()));
+    }
+    service_.deliver_(std::move(batch_));
+    batch_.Clear();
+    StartRead(&batch_);
   }
-  return grpc::Status::OK;
+
+  void OnDone() override { delete this; }
+
+ private:
+  const PeerService& service_;
+  rkv::internal::MessageBatch batch_;
+};
+
+grpc::ServerReadReactor<rkv::internal::MessageBatch>* PeerService::Stream(
+    grpc::CallbackServerContext* /*context*/, rkv::internal::BatchAck* /*ack*/) {
+  return new StreamReader(*this);
 }
 
 grpc::Status PeerService::SendSnapshot(grpc::ServerContext* /*context*/,

@@ -2,7 +2,8 @@
 // batches of Raft messages for every partition. Each peer has its own sender
 // thread and a bounded queue, so a slow or dead peer never stalls the others;
 // broken streams reconnect with exponential backoff. The receiving side is
-// PeerService, which hands batches to a callback. Thread-safe.
+// PeerService, which reads each stream with gRPC's callback API and hands the
+// batches to a callback. Thread-safe.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -60,7 +61,8 @@ class GrpcTransport final : public Transport {
 // addressee; the deliver callback must not block for long (it feeds the
 // driver's inbox).
 // Snapshot streams are handed to `receive_snapshot` (server/snapshot_transfer.h).
-class PeerService final : public rkv::internal::Peer::Service {
+class PeerService final
+    : public rkv::internal::Peer::WithCallbackMethod_Stream<rkv::internal::Peer::Service> {
  public:
   using DeliverFn = std::function<void(rkv::internal::MessageBatch batch)>;
   using ReceiveSnapshotFn =
@@ -78,9 +80,12 @@ class PeerService final : public rkv::internal::Peer::Service {
         receive_snapshot_(std::move(receive_snapshot)),
         read_partition_(std::move(read_partition)) {}
 
-  grpc::Status Stream(grpc::ServerContext* context,
-                      grpc::ServerReader<rkv::internal::MessageBatch>* reader,
-                      rkv::internal::BatchAck* ack) override;
+  // On gRPC's callback API: each batch goes to `deliver` from the gRPC thread
+  // that read it. A sync handler would put a pool thread between them, and
+  // wake it for every batch (measured: 10% more server CPU per write and per
+  // linearizable read).
+  grpc::ServerReadReactor<rkv::internal::MessageBatch>* Stream(grpc::CallbackServerContext* context,
+                                                               rkv::internal::BatchAck* ack) override;
   grpc::Status SendSnapshot(grpc::ServerContext* context,
                             grpc::ServerReader<rkv::internal::SnapshotChunk>* reader,
                             rkv::internal::SnapshotAck* ack) override;
@@ -97,6 +102,8 @@ class PeerService final : public rkv::internal::Peer::Service {
   DeliverFn deliver_;
   ReceiveSnapshotFn receive_snapshot_;
   ReadPartitionFn read_partition_;
+
+  class StreamReader;
 };
 
 }  // namespace rkv::server
