@@ -25,18 +25,29 @@ class Inbox final {
   // answers with RESOURCE_EXHAUSTED or UNAVAILABLE).
   bool Push(T&& item) {
     absl::MutexLock lock(&mu_);
-    if (closed_ || items_.size() >= capacity_) return false;
+    if (closed_ || items_.size() + unhurried_.size() >= capacity_) return false;
     items_.push_back(std::move(item));
     return true;
   }
-  // Waits until there is an item, the deadline passes, or the inbox closes;
-  // then moves every queued item into out.
+  // As Push, but a waiting driver is not woken: the item waits for the next
+  // pass, at the latest the next tick. For reports that nothing waits on,
+  // where waking the driver would cost a context switch for no gain.
+  bool PushWithoutWaking(T&& item) {
+    absl::MutexLock lock(&mu_);
+    if (closed_ || items_.size() + unhurried_.size() >= capacity_) return false;
+    unhurried_.push_back(std::move(item));
+    return true;
+  }
+  // Waits until there is an item pushed with Push, the deadline passes, or
+  // the inbox closes; then moves every queued item into out.
   void TakeAll(absl::Time deadline, std::vector<T>* out) {
     absl::MutexLock lock(&mu_);
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !items_.empty() || closed_; };
     mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
-    out->reserve(out->size() + items_.size());
+    out->reserve(out->size() + unhurried_.size() + items_.size());
+    for (T& item : unhurried_) out->push_back(std::move(item));
     for (T& item : items_) out->push_back(std::move(item));
+    unhurried_.clear();
     items_.clear();
   }
   void Close() {
@@ -52,6 +63,7 @@ class Inbox final {
   const size_t capacity_;
   mutable absl::Mutex mu_;
   std::deque<T> items_ ABSL_GUARDED_BY(mu_);
+  std::deque<T> unhurried_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
