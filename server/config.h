@@ -43,6 +43,8 @@ struct NodeConfig {
   std::string log_level = "info";
   // Off only to measure what metrics cost; the HTTP endpoints still answer.
   bool metrics_enabled = true;
+  // Leaders hand each partition to its preferred voter (DriverOptions).
+  bool balance_leaders = true;
   // /readyz fails while a hosted partition's applied index trails its commit
   // index by more than this.
   uint64_t ready_max_apply_lag = 1000;

@@ -7,6 +7,7 @@
 #include "server/failpoint.h"
 #include "server/grpc_status.h"
 #include "server/logging.h"
+#include "server/partitioner.h"
 #include "server/thread_name.h"
 #include "spdlog/spdlog.h"
 #include "storage/log_batch.h"
@@ -19,6 +20,15 @@ namespace pb = rkv::internal;
 // Peer messages and transport feedback must always find room: the pending
 // bounds limit client requests, this bounds everything else.
 constexpr size_t kInboxHeadroom = 100000;
+// After handing a partition over, its leader does not try again for this
+// many ticks (30 s at the default tick): a transfer stops proposals until it
+// ends, so one that fails (the preferred node stalled) must not repeat often.
+// A change of leader clears it.
+constexpr uint64_t kBalanceRetryTicks = 300;
+// Hand over only to a voter this close to the leader's log. Under load a
+// follower always trails by the entries in flight, so "caught up" cannot mean
+// equal; raft sends the rest before its TimeoutNow, with proposals paused.
+constexpr uint64_t kBalanceMaxLagEntries = 1000;
 
 }  // namespace
 
@@ -210,6 +220,35 @@ void Driver::HandleMessages(pb::MessageBatch& batch) {
 
 void Driver::Tick() {
   for (auto& [id, replica] : replicas_) replica->raw().Tick();
+  ++ticks_;
+  if (options_.balance_leaders) BalanceLeaders();
+}
+
+void Driver::BalanceLeaders() {
+  for (auto& [id, replica] : replicas_) {
+    if (!replica->raw().IsLeader()) continue;
+    auto retry = balance_retry_tick_.find(id);
+    if (retry != balance_retry_tick_.end() && ticks_ < retry->second) continue;
+    // Checked every tick: check-quorum clears `recent_active` once per
+    // election timeout, so a check on a fixed beat could always land just
+    // after that and never see the preferred voter active.
+    const raft::Status status = replica->raw().GetStatus();
+    // Not while a transfer or a membership change is under way.
+    if (status.lead_transferee != raft::kNoNode || status.conf_state.voters_outgoing_size() > 0) continue;
+    const uint64_t preferred =
+        PreferredLeader(id, {status.conf_state.voters().begin(), status.conf_state.voters().end()});
+    if (preferred == options_.node_id || preferred == raft::kNoNode) continue;
+    auto peer = status.peers.find(preferred);
+    // A transfer stops proposals until it ends, so only to a voter that
+    // answers and is nearly caught up: it takes over at once.
+    if (peer == status.peers.end() || !peer->second.recent_active ||
+        peer->second.match + kBalanceMaxLagEntries < status.last_index) {
+      continue;
+    }
+    spdlog::info("partition={} hands leadership to node {}, its preferred leader", id, preferred);
+    replica->raw().TransferLeader(preferred);
+    balance_retry_tick_[id] = ticks_ + kBalanceRetryTicks;
+  }
 }
 
 void Driver::ProposeQueued() {
@@ -414,6 +453,8 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
 void Driver::OnLeaderChange(Replica& replica, const raft::SoftState& soft) {
   ReplicaInfo& info = replica.info();
   const uint64_t before = info.leader.exchange(soft.leader);
+  // A new leadership may hand the partition over at once.
+  if (before != soft.leader) balance_retry_tick_.erase(replica.partition_id());
   info.is_leader.store(soft.role == raft::Role::kLeader);
   if (PartitionMetrics* m = replica.metrics()) {
     Set(m->has_leader, soft.leader != raft::kNoNode ? 1 : 0);

@@ -46,6 +46,11 @@ struct DriverOptions {
   std::map<uint64_t, std::string> client_addresses;
   // A synced write slower than this is logged as a warning.
   absl::Duration slow_fsync = absl::Milliseconds(500);
+  // Hand each partition's leadership to its preferred voter (PreferredLeader)
+  // once that voter is active and caught up, so every node leads its share of
+  // the partitions (as Kafka's preferred-replica election and TiKV's leader
+  // balancing do); elections alone pile leaders on whichever node started first.
+  bool balance_leaders = true;
   // Not owned; must outlive the driver.
   Metrics* metrics = nullptr;
 };
@@ -127,6 +132,7 @@ class Driver final {
   void HandleMessages(rkv::internal::MessageBatch& batch);
   void HandleApplied(AppliedInput& applied);
   void Tick();
+  void BalanceLeaders();
   void ProposeQueued();
   void RequestReads();
   // Returns whether any replica had a Ready.
@@ -159,6 +165,9 @@ class Driver final {
   // Driver thread only.
   std::map<uint64_t, std::vector<std::pair<std::string, PendingProposal>>> queued_proposals_;
   uint64_t read_sequence_ = 0;
+  uint64_t ticks_ = 0;
+  // Partition -> the tick before which BalanceLeaders does not try it again.
+  std::map<uint64_t, uint64_t> balance_retry_tick_;
   absl::Time next_tick_;
 };
 

@@ -95,6 +95,11 @@ void AddFlags(CLI::App& app, rkv::server::NodeConfig& c) {
                  "Collect Prometheus metrics (false only to measure their cost)")
       ->envname("RKV_METRICS")
       ->capture_default_str();
+  app.add_option("--balance-leaders", c.balance_leaders,
+                 "Move each partition's leadership to its preferred node (voters in id order, "
+                 "round robin by partition) whenever that node is up and caught up")
+      ->envname("RKV_BALANCE_LEADERS")
+      ->capture_default_str();
   app.add_option("--ready-max-apply-lag", c.ready_max_apply_lag,
                  "/readyz fails while a partition's applied index trails its commit by more")
       ->envname("RKV_READY_MAX_APPLY_LAG")

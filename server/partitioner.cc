@@ -1,5 +1,7 @@
 #include "server/partitioner.h"
 
+#include <algorithm>
+
 #include "client/key_hash.h"
 #include "raft/check.h"
 
@@ -39,6 +41,12 @@ std::vector<uint64_t> Partitioner::DataPartitions() const {
   ids.reserve(count_);
   for (uint64_t i = 1; i <= count_; ++i) ids.push_back(i);
   return ids;
+}
+
+uint64_t PreferredLeader(uint64_t partition_id, std::vector<uint64_t> voters) {
+  if (voters.empty()) return 0;
+  std::sort(voters.begin(), voters.end());
+  return voters[partition_id % voters.size()];
 }
 
 }  // namespace rkv::server

@@ -40,4 +40,9 @@ class Partitioner final {
   uint64_t count_;
 };
 
+// The voter that should lead `partition_id` while it is up: the voters in
+// ascending id order, taken round robin by partition id, so that each of N
+// nodes leads about 1/N of the partitions. 0 when there are no voters.
+uint64_t PreferredLeader(uint64_t partition_id, std::vector<uint64_t> voters);
+
 }  // namespace rkv::server

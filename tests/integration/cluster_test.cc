@@ -347,6 +347,40 @@ TEST_F(ClusterTest, PausedNodeDoesNotBlockTheOthers) {
   EXPECT_EQ(written, 50);
 }
 
+// Leadership settles on each partition's preferred node, so every node leads
+// its share, and comes back to a node that was killed once it has restarted
+// and caught up.
+TEST_F(ClusterTest, LeadershipSettlesOnPreferredNodesAndReturnsAfterARestart) {
+  const uint64_t groups = cluster_.partitions() + 1;  // the data partitions and the meta partition
+  auto leaders_are_preferred = [&](uint64_t via) {
+    for (uint64_t partition = 0; partition < groups; ++partition) {
+      if (cluster_.LeaderOf(partition, via) != server::PreferredLeader(partition, cluster_.ids())) {
+        return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitFor([&] { return leaders_are_preferred(1); }, absl::Seconds(20)));
+
+  const uint64_t restarted = 2;
+  cluster_.Kill(restarted);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (uint64_t partition = 0; partition < groups; ++partition) {
+          const uint64_t leader = cluster_.LeaderOf(partition, 1);
+          if (leader == 0 || leader == restarted) return false;
+        }
+        return true;
+      },
+      absl::Seconds(20)));
+  ASSERT_TRUE(cluster_.StartNode(restarted));
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(WaitFor([&] { return leaders_are_preferred(1) && leaders_are_preferred(restarted); },
+                      absl::Seconds(20)));
+  std::cout << "[ measured ] leadership returned to the restarted node in "
+            << absl::ToInt64Milliseconds(absl::Now() - start) << " ms\n";
+}
+
 // Each stage of the pipeline runs on a thread named after it, so `top -H`
 // and perf show where a node spends its time.
 TEST_F(ClusterTest, EachStageRunsOnANamedThread) {

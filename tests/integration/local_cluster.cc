@@ -9,10 +9,12 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/partitioner.h"
 #include "tests/util/free_port.h"
 #include "tests/util/wait_for.h"
 
@@ -21,6 +23,9 @@ extern char** environ;
 namespace rkv::testing {
 
 LocalCluster::LocalCluster(const LocalClusterOptions& options) : options_(options) {
+  for (const std::string& flag : options.extra_flags) {
+    if (flag == "--balance-leaders=false") balance_leaders_ = false;
+  }
   std::vector<std::string> peers, clients, metrics;
   for (int i = 1; i <= options.nodes; ++i) {
     Node& n = nodes_[i];
@@ -149,6 +154,18 @@ bool LocalCluster::AllPartitionsHaveLeaders() {
       // The leader must be a running node.
       auto leader = nodes_.find(p.leader_id());
       if (leader == nodes_.end() || leader->second.pid <= 0) return false;
+      // rkvd hands leadership to the preferred node once it is up; until then
+      // a transfer may refuse a test's request.
+      std::vector<uint64_t> members;
+      bool all_running = true;
+      for (const v1::ReplicaStatus& r : p.replicas()) {
+        members.push_back(r.member_id());
+        auto node = nodes_.find(r.member_id());
+        all_running &= node != nodes_.end() && node->second.pid > 0;
+      }
+      if (balance_leaders_ && all_running && p.leader_id() != server::PreferredLeader(p.id(), members)) {
+        return false;
+      }
     }
   }
   return true;

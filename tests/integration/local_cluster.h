@@ -52,7 +52,9 @@ class LocalCluster final {
 
   // The leader of partition as node `via` reports it (0 when none).
   uint64_t LeaderOf(uint64_t partition, uint64_t via);
-  // True once every running node reports a leader for every partition it hosts.
+  // True once every running node reports a leader for every partition it
+  // hosts and, unless the nodes run with --balance-leaders=false, each
+  // partition whose replicas all run is led by its preferred node.
   bool AllPartitionsHaveLeaders();
   // Waits for AllPartitionsHaveLeaders() up to timeout_ms.
   bool WaitForLeaders(int timeout_ms = 20000);
@@ -73,6 +75,7 @@ class LocalCluster final {
   };
 
   LocalClusterOptions options_;
+  bool balance_leaders_ = true;
   TempDir dir_;
   std::map<uint64_t, Node> nodes_;
   std::string initial_cluster_;

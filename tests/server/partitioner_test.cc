@@ -66,5 +66,20 @@ TEST(PartitionerTest, SpreadsKeysEvenly) {
   }
 }
 
+// Each node prefers about 1/N of the partitions, whatever order the voters
+// are listed in, so balanced leadership needs no coordination.
+TEST(PreferredLeaderTest, SpreadsPartitionsRoundRobinOverTheSortedVoters) {
+  std::map<uint64_t, int> led;
+  for (uint64_t partition = 0; partition < 9; ++partition) {
+    const uint64_t preferred = PreferredLeader(partition, {3, 1, 2});
+    EXPECT_EQ(preferred, PreferredLeader(partition, {1, 2, 3})) << partition;
+    ++led[preferred];
+  }
+  EXPECT_EQ(led, (std::map<uint64_t, int>{{1, 3}, {2, 3}, {3, 3}}));
+  EXPECT_EQ(PreferredLeader(0, {7, 5}), 5u);
+  EXPECT_EQ(PreferredLeader(1, {7, 5}), 7u);
+  EXPECT_EQ(PreferredLeader(4, {}), 0u);
+}
+
 }  // namespace
 }  // namespace rkv::server
