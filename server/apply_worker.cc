@@ -99,7 +99,8 @@ void ApplyWorker::Apply(ApplyTask& task) {
   RKV_CHECK_OK(RKV_FAILPOINT("apply-after"));
   ReleaseReads(task.partition_id, sm.applied_index());
   // A task that only released reads changed nothing the driver tracks;
-  // telling it anyway would wake it once per ReadIndex round for nothing.
+  // reporting it anyway would queue a report, and a compaction check, per
+  // ReadIndex round for nothing.
   if (sm.applied_index() == applied_before && new_conf == nullptr) return;
   if (task.metrics != nullptr) Set(task.metrics->applied_index, static_cast<double>(sm.applied_index()));
   on_applied_(task.partition_id, sm.applied_index(), new_conf);

@@ -1,6 +1,7 @@
 #include "server/driver.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
@@ -25,6 +26,9 @@ constexpr size_t kInboxHeadroom = 100000;
 // ends, so one that fails (the preferred node stalled) must not repeat often.
 // A change of leader clears it.
 constexpr uint64_t kBalanceRetryTicks = 300;
+// A leader that is its partition's preferred node has nothing to balance
+// until its leadership or the voters change (which clear this).
+constexpr uint64_t kBalanceNever = std::numeric_limits<uint64_t>::max();
 // Hand over only to a voter this close to the leader's log. Under load a
 // follower always trails by the entries in flight, so "caught up" cannot mean
 // equal; raft sends the rest before its TimeoutNow, with proposals paused.
@@ -227,8 +231,8 @@ void Driver::Tick() {
 void Driver::BalanceLeaders() {
   for (auto& [id, replica] : replicas_) {
     if (!replica->raw().IsLeader()) continue;
-    auto retry = balance_retry_tick_.find(id);
-    if (retry != balance_retry_tick_.end() && ticks_ < retry->second) continue;
+    auto next = balance_next_check_tick_.find(id);
+    if (next != balance_next_check_tick_.end() && ticks_ < next->second) continue;
     // Checked every tick: check-quorum clears `recent_active` once per
     // election timeout, so a check on a fixed beat could always land just
     // after that and never see the preferred voter active.
@@ -237,7 +241,11 @@ void Driver::BalanceLeaders() {
     if (status.lead_transferee != raft::kNoNode || status.conf_state.voters_outgoing_size() > 0) continue;
     const uint64_t preferred =
         PreferredLeader(id, {status.conf_state.voters().begin(), status.conf_state.voters().end()});
-    if (preferred == options_.node_id || preferred == raft::kNoNode) continue;
+    if (preferred == options_.node_id || preferred == raft::kNoNode) {
+      // Settled: no GetStatus per tick for it from now on.
+      balance_next_check_tick_[id] = kBalanceNever;
+      continue;
+    }
     auto peer = status.peers.find(preferred);
     // A transfer stops proposals until it ends, so only to a voter that
     // answers and is nearly caught up: it takes over at once.
@@ -247,7 +255,7 @@ void Driver::BalanceLeaders() {
     }
     spdlog::info("partition={} hands leadership to node {}, its preferred leader", id, preferred);
     replica->raw().TransferLeader(preferred);
-    balance_retry_tick_[id] = ticks_ + kBalanceRetryTicks;
+    balance_next_check_tick_[id] = ticks_ + kBalanceRetryTicks;
   }
 }
 
@@ -415,6 +423,8 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
         conf_state = replica.raw().GetStatus().conf_state;
       }
       task.conf_states.push_back({entry.index(), std::move(conf_state)});
+      // New voters may prefer another leader.
+      balance_next_check_tick_.erase(replica.partition_id());
     }
     auto it = proposals.find(entry.index());
     if (it == proposals.end()) continue;
@@ -454,7 +464,7 @@ void Driver::OnLeaderChange(Replica& replica, const raft::SoftState& soft) {
   ReplicaInfo& info = replica.info();
   const uint64_t before = info.leader.exchange(soft.leader);
   // A new leadership may hand the partition over at once.
-  if (before != soft.leader) balance_retry_tick_.erase(replica.partition_id());
+  if (before != soft.leader) balance_next_check_tick_.erase(replica.partition_id());
   info.is_leader.store(soft.role == raft::Role::kLeader);
   if (PartitionMetrics* m = replica.metrics()) {
     Set(m->has_leader, soft.leader != raft::kNoNode ? 1 : 0);

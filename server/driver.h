@@ -166,8 +166,10 @@ class Driver final {
   std::map<uint64_t, std::vector<std::pair<std::string, PendingProposal>>> queued_proposals_;
   uint64_t read_sequence_ = 0;
   uint64_t ticks_ = 0;
-  // Partition -> the tick before which BalanceLeaders does not try it again.
-  std::map<uint64_t, uint64_t> balance_retry_tick_;
+  // Partition -> the tick before which BalanceLeaders skips it: after a
+  // transfer it started, or for good once this node is the preferred leader.
+  // Erased when the partition's leader or voters change.
+  std::map<uint64_t, uint64_t> balance_next_check_tick_;
   absl::Time next_tick_;
 };
 
