@@ -23,9 +23,6 @@ extern char** environ;
 namespace rkv::testing {
 
 LocalCluster::LocalCluster(const LocalClusterOptions& options) : options_(options) {
-  for (const std::string& flag : options.extra_flags) {
-    if (flag == "--balance-leaders=false") balance_leaders_ = false;
-  }
   std::vector<std::string> peers, clients, metrics;
   for (int i = 1; i <= options.nodes; ++i) {
     Node& n = nodes_[i];
@@ -77,6 +74,7 @@ bool LocalCluster::StartNode(uint64_t id) {
       absl::StrCat("--partitions=", options_.partitions),
       absl::StrCat("--replication-factor=", options_.replication_factor),
       absl::StrCat("--tick-ms=", options_.tick_ms),
+      absl::StrCat("--balance-leaders=", options_.balance_leaders ? "true" : "false"),
   };
   for (const std::string& flag : options_.extra_flags) args.push_back(flag);
   std::vector<char*> argv;
@@ -163,7 +161,7 @@ bool LocalCluster::AllPartitionsHaveLeaders() {
         auto node = nodes_.find(r.member_id());
         all_running &= node != nodes_.end() && node->second.pid > 0;
       }
-      if (balance_leaders_ && all_running && p.leader_id() != server::PreferredLeader(p.id(), members)) {
+      if (options_.balance_leaders && all_running && p.leader_id() != server::PreferredLeader(p.id(), members)) {
         return false;
       }
     }

@@ -26,6 +26,9 @@ struct LocalClusterOptions {
   // Short ticks keep failover tests quick.
   int tick_ms = 50;
   std::vector<std::string> extra_flags;
+  // rkvd's --balance-leaders; while on, WaitForLeaders also waits for each
+  // partition's preferred leader.
+  bool balance_leaders = true;
 };
 
 class LocalCluster final {
@@ -53,8 +56,8 @@ class LocalCluster final {
   // The leader of partition as node `via` reports it (0 when none).
   uint64_t LeaderOf(uint64_t partition, uint64_t via);
   // True once every running node reports a leader for every partition it
-  // hosts and, unless the nodes run with --balance-leaders=false, each
-  // partition whose replicas all run is led by its preferred node.
+  // hosts and, with balance_leaders, each partition whose replicas all run is
+  // led by its preferred node.
   bool AllPartitionsHaveLeaders();
   // Waits for AllPartitionsHaveLeaders() up to timeout_ms.
   bool WaitForLeaders(int timeout_ms = 20000);
@@ -75,7 +78,6 @@ class LocalCluster final {
   };
 
   LocalClusterOptions options_;
-  bool balance_leaders_ = true;
   TempDir dir_;
   std::map<uint64_t, Node> nodes_;
   std::string initial_cluster_;
