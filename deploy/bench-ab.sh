@@ -8,7 +8,7 @@
 # the cores also depends on their latencies, so confirm a throughput gain with
 # deploy/bench-cluster.sh runs of each build in turn.
 #   deploy/bench-ab.sh DIR_A DIR_B [WORKLOAD] [ROUNDS]
-# DIR_A and DIR_B each hold an rkvd (for example a copy of build/bin). WORKLOAD
+# DIR_A and DIR_B each hold an rkvd and rkvctl (for example a copy of build/bin). WORKLOAD
 # is write, read, serializable or echo (default write); ROUNDS defaults to 3,
 # and the clusters swap ports every round. RKV_BENCH_SECONDS (default 8) and
 # RKV_BENCH_CLIENTS (default 128 per cluster) tune each run.
@@ -25,7 +25,10 @@ rounds=${4:-3}
 seconds=${RKV_BENCH_SECONDS:-8}
 clients=${RKV_BENCH_CLIENTS:-128}
 for dir in "$dir_a" "$dir_b"; do
-  [ -x "$dir/rkvd" ] || { echo "no rkvd in $dir" >&2; exit 2; }
+  if [ ! -x "$dir/rkvd" ] || [ ! -x "$dir/rkvctl" ]; then
+    echo "no rkvd and rkvctl in $dir" >&2
+    exit 2
+  fi
 done
 case $workload in
   write | read | echo) bench_args=("$workload") ;;
@@ -34,43 +37,20 @@ case $workload in
 esac
 
 work=$(mktemp -d /tmp/rkv-ab.XXXXXX)
+# Each cluster is deploy/local-cluster.sh on its own ports and data dir.
 stop_all() {
-  local pid_file pid
-  for pid_file in "$work"/*/node*.pid; do
-    [ -f "$pid_file" ] || continue
-    pid=$(cat "$pid_file")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$pid_file"
+  local side
+  for side in a b; do
+    RKV_DATA=$work/$side bash "$root/deploy/local-cluster.sh" stop >/dev/null 2>&1 || true
   done
 }
 trap 'stop_all; rm -rf "$work"' EXIT INT TERM
 
 endpoints_of() { echo "127.0.0.1:$(($1 + 1)),127.0.0.1:$(($1 + 2)),127.0.0.1:$(($1 + 3))"; }
 
-# start_cluster DIR BASE DATA: clients on BASE+1.., peers on BASE+101..,
-# metrics on BASE+2101..; returns once every partition has a leader.
-start_cluster() {
-  local dir=$1 base=$2 data=$3 i
-  mkdir -p "$data"
-  local initial="1=127.0.0.1:$((base + 101)),2=127.0.0.1:$((base + 102)),3=127.0.0.1:$((base + 103))"
-  for i in 1 2 3; do
-    "$dir/rkvd" --node-id="$i" --client-address="127.0.0.1:$((base + i))" \
-      --peer-address="127.0.0.1:$((base + 100 + i))" --metrics-address="127.0.0.1:$((base + 2100 + i))" \
-      --data-dir="$data/node$i" --initial-cluster="$initial" >>"$data/node$i.log" 2>&1 &
-    echo $! >"$data/node$i.pid"
-  done
-  for _ in $(seq 1 150); do
-    "$rkvctl" --endpoints "$(endpoints_of "$base")" endpoint health >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  "$rkvctl" --endpoints "$(endpoints_of "$base")" endpoint health >/dev/null ||
-    { echo "the cluster of $dir did not elect its leaders; logs in $data" >&2; exit 1; }
-  "$rkvctl" --endpoints "$(endpoints_of "$base")" bench write --clients "$clients" --total 1000 \
+start_cluster() {  # DIR BASE DATA, then the same prefill as bench-cluster.sh
+  RKV_BIN=$1 RKV_PORT_BASE=$2 RKV_DATA=$3 bash "$root/deploy/local-cluster.sh" start >/dev/null
+  "$rkvctl" --endpoints "$(endpoints_of "$2")" bench write --clients "$clients" --total 1000 \
     --key-size 32 --value-size 256 --key-space 100000 --prefill --no-progress >/dev/null
 }
 

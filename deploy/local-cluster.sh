@@ -2,15 +2,18 @@
 # Starts, stops or shows a 3-node rkv cluster on 127.0.0.1: clients on
 # 7001-7003, peers on 7101-7103, metrics on 9101-9103, data and logs under
 # ./data (RKV_DATA overrides). Used by `make cluster` and `make stop`.
+# RKV_PORT_BASE=B (default 7000) moves the ports to B+1.., B+101.. and
+# B+2101.., so a second cluster can run beside the first (deploy/bench-ab.sh).
 # Stops only the processes it started (by the PIDs it recorded).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${RKV_BIN:-$root/build/bin}
 data=${RKV_DATA:-$root/data}
+base=${RKV_PORT_BASE:-7000}
 nodes=3
-endpoints=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003
-initial=1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103
+endpoints=127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))
+initial=1=127.0.0.1:$((base + 101)),2=127.0.0.1:$((base + 102)),3=127.0.0.1:$((base + 103))
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -23,8 +26,8 @@ start() {
       continue
     fi
     nohup "$bin/rkvd" --node-id="$i" \
-      --client-address="127.0.0.1:700$i" --peer-address="127.0.0.1:710$i" \
-      --metrics-address="127.0.0.1:910$i" --data-dir="$data/node$i" \
+      --client-address="127.0.0.1:$((base + i))" --peer-address="127.0.0.1:$((base + 100 + i))" \
+      --metrics-address="127.0.0.1:$((base + 2100 + i))" --data-dir="$data/node$i" \
       --initial-cluster="$initial" >>"$data/node$i.log" 2>&1 &
     echo $! >"$pid_file"
   done
@@ -39,7 +42,7 @@ start() {
     done
     if "$bin/rkvctl" --endpoints "$endpoints" endpoint health >/dev/null 2>&1; then
       cat <<TXT
-rkv is running: 3 nodes, clients on 127.0.0.1:7001-7003, metrics on 127.0.0.1:9101-9103.
+rkv is running: 3 nodes, clients on 127.0.0.1:$((base + 1))-$((base + 3)), metrics on 127.0.0.1:$((base + 2101))-$((base + 2103)).
 Data and logs are in $data. Try:
   $bin/rkvctl --endpoints $endpoints put hello world
   $bin/rkvctl --endpoints $endpoints get hello
