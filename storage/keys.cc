@@ -17,8 +17,8 @@ constexpr char kActiveTag = 'a';
 constexpr char kPendingTag = 'p';
 constexpr absl::string_view kCfPrefix = "sm-";
 
-FixedKey<9> PartitionTagKey(uint64_t partition_id, char tag) {
-  FixedKey<9> key;
+FixedKey<kPartitionTagBytes> PartitionTagKey(uint64_t partition_id, char tag) {
+  FixedKey<kPartitionTagBytes> key;
   PutBigEndian64(partition_id, key.bytes.data());
   key.bytes[8] = tag;
   return key;
@@ -48,16 +48,28 @@ std::optional<uint64_t> ParseLogEntryKey(absl::string_view key, uint64_t partiti
   return GetBigEndian64(key.data() + 9);
 }
 
-FixedKey<9> HardStateKey(uint64_t partition_id) {
+std::string LogRangeStart(uint64_t partition_id, uint64_t index) {
+  if (index == 0) return std::string(PartitionLogBegin(partition_id).view());
+  std::string key(LogEntryKey(partition_id, index - 1).view());
+  key.push_back('\0');
+  return key;
+}
+
+bool IsHintedRaftKey(absl::string_view key) {
+  return (key.size() == kLogEntryKeyBytes && key[8] == kEntryTag) ||
+         (key.size() == kPartitionTagBytes && key[8] == kHardStateTag);
+}
+
+FixedKey<kPartitionTagBytes> HardStateKey(uint64_t partition_id) {
   return PartitionTagKey(partition_id, kHardStateTag);
 }
-FixedKey<9> SnapshotMetadataKey(uint64_t partition_id) {
+FixedKey<kPartitionTagBytes> SnapshotMetadataKey(uint64_t partition_id) {
   return PartitionTagKey(partition_id, kSnapshotTag);
 }
-FixedKey<9> PartitionLogBegin(uint64_t partition_id) {
+FixedKey<kPartitionTagBytes> PartitionLogBegin(uint64_t partition_id) {
   return PartitionTagKey(partition_id, '\0');
 }
-FixedKey<9> PartitionLogEnd(uint64_t partition_id) {
+FixedKey<kPartitionTagBytes> PartitionLogEnd(uint64_t partition_id) {
   return PartitionTagKey(partition_id, kEndTag);
 }
 

@@ -36,15 +36,29 @@ struct FixedKey {
 };
 
 // --- raft column family ---
+// partition_id(8) and the record's tag: each partition's log entries share it.
+inline constexpr size_t kPartitionTagBytes = 9;
 inline constexpr size_t kLogEntryKeyBytes = 17;
 FixedKey<kLogEntryKeyBytes> LogEntryKey(uint64_t partition_id, uint64_t index);
 // The index of a log entry key of partition_id; nullopt for any other key.
 std::optional<uint64_t> ParseLogEntryKey(absl::string_view key, uint64_t partition_id);
-FixedKey<9> HardStateKey(uint64_t partition_id);
-FixedKey<9> SnapshotMetadataKey(uint64_t partition_id);
+// Where a range deletion of partition_id's entries from `index` on begins:
+// between the entry keys of index - 1 and index, but never a key for which
+// IsHintedRaftKey holds.
+std::string LogRangeStart(uint64_t partition_id, uint64_t index);
+// Whether a raft column family key is a log entry or a hard state: the keys a
+// partition writes in order (appends) or over and over (its hard state), for
+// which the column family's memtable keeps an insert position per partition
+// (storage/rocks_options.cc). RocksDB 7.8 keeps those positions for point
+// keys and range deletions in one table (fixed upstream in 9.2), so a range
+// deletion must never start at such a key: it would hand the next write a
+// position in the wrong skiplist.
+bool IsHintedRaftKey(absl::string_view key);
+FixedKey<kPartitionTagBytes> HardStateKey(uint64_t partition_id);
+FixedKey<kPartitionTagBytes> SnapshotMetadataKey(uint64_t partition_id);
 // [begin, end) covers every record of the partition in the raft column family.
-FixedKey<9> PartitionLogBegin(uint64_t partition_id);
-FixedKey<9> PartitionLogEnd(uint64_t partition_id);
+FixedKey<kPartitionTagBytes> PartitionLogBegin(uint64_t partition_id);
+FixedKey<kPartitionTagBytes> PartitionLogEnd(uint64_t partition_id);
 
 // --- default column family: the registry ---
 FixedKey<10> ActiveCfKey(uint64_t partition_id);

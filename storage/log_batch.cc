@@ -138,9 +138,9 @@ absl::Status LogBatch::Append(RaftLogStore* store, absl::Span<const raft::Entry>
   rocksdb::ColumnFamilyHandle* cf = engine_->raft_cf();
   if (last < state.last_index) {
     // The stored tail past the new entries conflicts with them: remove it.
-    auto begin = keys::LogEntryKey(partition_id, last + 1);
+    const std::string begin = keys::LogRangeStart(partition_id, last + 1);
     auto end = keys::LogEntryKey(partition_id, state.last_index + 1);
-    RKV_CHECK_OK(FromRocks(batch_->DeleteRange(cf, ToSlice(begin.view()), ToSlice(end.view())), "batching"));
+    RKV_CHECK_OK(FromRocks(batch_->DeleteRange(cf, begin, ToSlice(end.view())), "batching"));
   }
   state.terms.TruncateFrom(first);
   for (const raft::Entry& entry : entries) {
@@ -222,10 +222,10 @@ absl::Status LogBatch::InstallSnapshot(RaftLogStore* store, const raft::Snapshot
   }
   rocksdb::ColumnFamilyHandle* cf = engine_->raft_cf();
   // Every entry goes: the log restarts after the snapshot (Raft paper §7).
-  auto begin = keys::LogEntryKey(partition_id, 0);
+  const std::string begin = keys::LogRangeStart(partition_id, 0);
   auto end = keys::HardStateKey(partition_id);
   auto snapshot_key = keys::SnapshotMetadataKey(partition_id);
-  RKV_CHECK_OK(FromRocks(batch_->DeleteRange(cf, ToSlice(begin.view()), ToSlice(end.view())), "batching"));
+  RKV_CHECK_OK(FromRocks(batch_->DeleteRange(cf, begin, ToSlice(end.view())), "batching"));
   RKV_CHECK_OK(FromRocks(batch_->Put(cf, ToSlice(snapshot_key.view()),
                                      EncodeSnapshotMetadataRecord(partition_id, metadata)),
                          "batching"));

@@ -213,11 +213,11 @@ absl::Status RaftLogStore::Compact(uint64_t index, const raft::ConfState& conf_s
   *snapshot.mutable_conf_state() = conf_state;
 
   rocksdb::WriteBatch batch;
-  auto begin = keys::LogEntryKey(partition_id_, FirstIndex());
+  const std::string begin = keys::LogRangeStart(partition_id_, FirstIndex());
   auto end = keys::LogEntryKey(partition_id_, index);
   auto snapshot_key = keys::SnapshotMetadataKey(partition_id_);
   RKV_CHECK_OK(
-      FromRocks(batch.DeleteRange(engine_->raft_cf(), ToSlice(begin.view()), ToSlice(end.view())), "batching"));
+      FromRocks(batch.DeleteRange(engine_->raft_cf(), begin, ToSlice(end.view())), "batching"));
   RKV_CHECK_OK(FromRocks(batch.Put(engine_->raft_cf(), ToSlice(snapshot_key.view()),
                                    EncodeSnapshotMetadataRecord(partition_id_, snapshot)),
                          "batching"));

@@ -39,6 +39,28 @@ TEST(KeysTest, LogEntryKeysSortByPartitionThenIndex) {
   }
 }
 
+TEST(KeysTest, RangeDeletionsInTheRaftColumnFamilyNeverStartAtAHintedKey) {
+  // RocksDB 7.8 shares memtable insert hints between point keys and range
+  // deletions (storage/keys.h, IsHintedRaftKey).
+  for (uint64_t partition : std::vector<uint64_t>{1, 7, ~0ull - 1}) {
+    EXPECT_TRUE(keys::IsHintedRaftKey(keys::LogEntryKey(partition, 5).view()));
+    EXPECT_TRUE(keys::IsHintedRaftKey(keys::HardStateKey(partition).view()));
+    EXPECT_FALSE(keys::IsHintedRaftKey(keys::SnapshotMetadataKey(partition).view()));
+    EXPECT_FALSE(keys::IsHintedRaftKey(keys::PartitionLogBegin(partition).view()));
+    for (uint64_t index : std::vector<uint64_t>{1, 2, 255, 256, ~0ull}) {
+      const std::string start = keys::LogRangeStart(partition, index);
+      EXPECT_FALSE(keys::IsHintedRaftKey(start)) << index;
+      EXPECT_LT(Str(keys::LogEntryKey(partition, index - 1).view()), start) << index;
+      EXPECT_LT(start, Str(keys::LogEntryKey(partition, index).view())) << index;
+    }
+    const std::string from_zero = keys::LogRangeStart(partition, 0);
+    EXPECT_FALSE(keys::IsHintedRaftKey(from_zero));
+    EXPECT_LT(Str(keys::LogEntryKey(partition - 1, ~0ull).view()), from_zero);
+    EXPECT_LE(from_zero, Str(keys::LogEntryKey(partition, 0).view()));
+    EXPECT_LT(from_zero, Str(keys::HardStateKey(partition).view()));
+  }
+}
+
 TEST(KeysTest, PartitionRecordsStayInsideThePartitionRange) {
   for (uint64_t partition_id : {0ull, 7ull, ~0ull - 1}) {
     std::string begin = Str(keys::PartitionLogBegin(partition_id).view());
