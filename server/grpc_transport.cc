@@ -21,10 +21,13 @@ namespace rkv::server {
 // (measured: 35% of a sender thread's time went to waiting and switching
 // under linearizable reads).
 //
-// A broken stream drops what was queued (Raft retransmits), reports those
-// partitions unreachable, and blocks reconnecting for a backoff that doubles
-// per failure. The next queued message after the backoff opens a new stream;
-// the leader's heartbeats queue one every heartbeat interval.
+// The current stream carries a gRPC hold, so gRPC cannot finish it (and it
+// cannot delete itself) while another thread is about to write to it; a
+// stream that broke while idle is found out by its next write. A broken
+// stream drops what was queued (Raft retransmits), reports those partitions
+// unreachable, and blocks reconnecting for a backoff that doubles per failure.
+// The next queued message after the backoff opens a new stream; the leader's
+// heartbeats queue one every heartbeat interval.
 class PeerSender final {
  public:
   PeerSender(uint64_t cluster_id, uint64_t self_id, uint64_t peer_id, const std::string& address,
@@ -65,15 +68,21 @@ class PeerSender final {
   // queued. No Enqueue may follow.
   void Stop() {
     std::shared_ptr<grpc::ClientContext> context;
+    Stream* idle = nullptr;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       stopping_ = true;
       queue_.clear();
-      if (stream_ != nullptr) context = stream_->context();
+      if (stream_ != nullptr) {
+        context = stream_->context();
+        // A write in flight ends in WriteDone, which lets the stream go.
+        if (!writing_) idle = ForgetStream();
+      }
     }
-    // Outside the lock: gRPC may run the stream's callbacks in this call.
+    // Outside the lock: gRPC may run the stream's callbacks in these calls.
     if (context) context->TryCancel();
+    if (idle != nullptr) idle->Release();
     absl::MutexLock lock(&mu_);
     auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_streams_ == 0; };
     mu_.Await(absl::Condition(&done));
@@ -91,14 +100,20 @@ class PeerSender final {
 
     void Open(rkv::internal::Peer::Stub* stub) {
       stub->async()->Stream(context_.get(), &ack_, this);
+      AddHold();
       StartWrite(&wire_);
       StartCall();
     }
     void Write() { StartWrite(&wire_); }
+    // Lets gRPC finish the call (cancelled first) and then call OnDone.
+    void Release() {
+      context_->TryCancel();
+      RemoveHold();
+    }
 
     void OnWriteDone(bool ok) override { sender_->WriteDone(this, ok); }
     void OnDone(const grpc::Status& status) override {
-      sender_->StreamDone(this, status);
+      sender_->StreamDone(status);
       delete this;
     }
 
@@ -149,53 +164,61 @@ class PeerSender final {
     }
   }
 
+  // Runs on a gRPC thread, or inside StartNextWrite's call into gRPC.
   void WriteDone(Stream* stream, bool ok) {
     rkv::internal::MessageBatch& wire = stream->wire();
-    if (ok) {
-      if (metrics_ != nullptr) {
-        Add(metrics_->sent_messages, static_cast<double>(wire.messages_size()));
-        Add(metrics_->sent_bytes, static_cast<double>(wire.ByteSizeLong()));
-      }
-      {
-        absl::MutexLock lock(&mu_);
-        writing_ = false;
-        backoff_ = absl::Milliseconds(limits_.min_backoff_ms);
-      }
-      StartNextWrite();
-      return;
+    if (ok && metrics_ != nullptr) {
+      Add(metrics_->sent_messages, static_cast<double>(wire.messages_size()));
+      Add(metrics_->sent_bytes, static_cast<double>(wire.ByteSizeLong()));
     }
-    // The stream broke: what it carried and what waits behind it is lost.
-    if (metrics_ != nullptr) Add(metrics_->send_failures, static_cast<double>(wire.messages_size()));
-    std::set<uint64_t> partitions;
-    for (const PartitionMessage& m : wire.messages()) partitions.insert(m.partition_id());
+    if (!ok && metrics_ != nullptr) {
+      Add(metrics_->send_failures, static_cast<double>(wire.messages_size()));
+    }
+    std::set<uint64_t> lost;
+    Stream* released = nullptr;
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
-      for (const PartitionMessage& m : queue_) partitions.insert(m.partition_id());
-      queue_.clear();
-      ForgetStream(stream);
+      if (ok && !stopping_) {
+        backoff_ = absl::Milliseconds(limits_.min_backoff_ms);
+      } else {
+        // The stream broke (or is being stopped): what it carried and what
+        // waits behind it is lost. A write in flight is always on the
+        // current stream, so this forgets `stream`.
+        if (!ok) {
+          for (const PartitionMessage& m : wire.messages()) lost.insert(m.partition_id());
+          for (const PartitionMessage& m : queue_) lost.insert(m.partition_id());
+          queue_.clear();
+        }
+        released = ForgetStream();
+      }
     }
-    stream->context()->TryCancel();  // gRPC ends the call and then calls OnDone
-    on_unreachable_(peer_id_, {partitions.begin(), partitions.end()});
+    if (released == nullptr) {
+      StartNextWrite();
+      return;
+    }
+    released->Release();  // `stream` may be gone from here on
+    if (!lost.empty()) on_unreachable_(peer_id_, {lost.begin(), lost.end()});
   }
 
-  void StreamDone(Stream* stream, const grpc::Status& status) {
+  void StreamDone(const grpc::Status& status) {
     if (!status.ok()) {
       spdlog::debug("peer stream to node {} at {} closed: {}", peer_id_, address_,
                     status.error_message());
     }
     absl::MutexLock lock(&mu_);
-    ForgetStream(stream);
     --open_streams_;
   }
 
-  // The stream is no longer the one to write to; the next one waits for the
+  // Makes the current stream no longer the one to write to, and returns it;
+  // the caller releases it once outside mu_. The next stream waits for the
   // backoff.
-  void ForgetStream(Stream* stream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (stream_ != stream) return;
+  Stream* ForgetStream() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Stream* stream = stream_;
     stream_ = nullptr;
     reconnect_after_ = absl::Now() + backoff_;
     backoff_ = std::min(backoff_ * 2, absl::Milliseconds(limits_.max_backoff_ms));
+    return stream;
   }
 
   const uint64_t cluster_id_;
@@ -210,7 +233,8 @@ class PeerSender final {
   absl::Mutex mu_;
   std::deque<PartitionMessage> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // The stream to write to, if any, and whether a write on it is in flight.
+  // The stream to write to, if any (it holds a gRPC hold until forgotten and
+  // released), and whether a write on it is in flight.
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   // Streams gRPC has not finished with (a broken one may still be closing).
