@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -71,7 +72,7 @@ class Receiver {
   std::vector<uint64_t> received_ ABSL_GUARDED_BY(mu_);
 };
 
-// Collects the unreachable reports of a transport.
+// Collects the unreachable reports of a transport_.
 class Reports {
  public:
   UnreachableFn Callback() {
@@ -90,6 +91,21 @@ class Reports {
   std::set<std::pair<uint64_t, uint64_t>> partitions_ ABSL_GUARDED_BY(mu_);
 };
 
+// Sends one numbered message for `partition` (numbers counting up from *n)
+// at every poll until `done` holds or 20 s pass, as a leader's heartbeats
+// would; returns whether it held.
+bool SendUntil(GrpcTransport& transport, uint64_t partition, uint64_t* n,
+               const std::function<bool()>& done) {
+  return WaitFor(
+      [&] {
+        std::vector<PartitionMessage> messages;
+        messages.push_back(Numbered(partition, ++*n));
+        transport.Send(kReceiver, std::move(messages));
+        return done();
+      },
+      absl::Seconds(20));
+}
+
 TransportLimits FastRetries() {
   TransportLimits limits;
   limits.min_backoff_ms = 10;
@@ -97,96 +113,64 @@ TransportLimits FastRetries() {
   return limits;
 }
 
-TEST(GrpcTransportTest, DeliversEveryMessageInOrder) {
-  const int port = FreePort();
-  Receiver receiver(port);
+// A transport from node kSender to node kReceiver at port_, where nothing
+// listens until a test starts a Receiver there.
+class GrpcTransportTest : public ::testing::Test {
+ protected:
+  const int port_ = FreePort();
+  Metrics metrics_{kSender, true, {}};
+  Reports reports_;
+  GrpcTransport transport_{kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", port_)}},
+                           FastRetries(), &metrics_, reports_.Callback()};
+};
+
+TEST_F(GrpcTransportTest, DeliversEveryMessageInOrder) {
+  Receiver receiver(port_);
   ASSERT_TRUE(receiver.started());
-  Metrics metrics(kSender, true, {});
-  Reports reports;
-  GrpcTransport transport(kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", port)}},
-                          FastRetries(), &metrics, reports.Callback());
   // Many small sends while earlier writes are in flight: they queue and go
   // out in later batches, never out of order.
   std::vector<uint64_t> sent;
   for (uint64_t n = 1; n <= 2000; ++n) {
     std::vector<PartitionMessage> messages;
     messages.push_back(Numbered(n % 8, n));
-    transport.Send(kReceiver, std::move(messages));
+    transport_.Send(kReceiver, std::move(messages));
     sent.push_back(n);
   }
   ASSERT_TRUE(WaitFor([&] { return receiver.received().size() >= sent.size(); }, absl::Seconds(20)))
       << receiver.received().size() << " of " << sent.size() << " arrived";
   EXPECT_EQ(receiver.received(), sent);
-  transport.Stop();
+  transport_.Stop();
 }
 
-TEST(GrpcTransportTest, APeerThatIsNotThereIsReportedAndTheStreamComesUpWithIt) {
-  const int port = FreePort();
-  Metrics metrics(kSender, true, {});
-  Reports reports;
-  GrpcTransport transport(kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", port)}},
-                          FastRetries(), &metrics, reports.Callback());
+TEST_F(GrpcTransportTest, APeerThatIsNotThereIsReportedAndTheStreamComesUpWithIt) {
   // Nothing listens: the messages are dropped and their partition reported,
   // and Send returns at once every time.
   uint64_t n = 0;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::vector<PartitionMessage> messages;
-        messages.push_back(Numbered(3, ++n));
-        transport.Send(kReceiver, std::move(messages));
-        return reports.Has(kReceiver, 3);
-      },
-      absl::Seconds(20)));
+  ASSERT_TRUE(SendUntil(transport_, 3, &n, [&] { return reports_.Has(kReceiver, 3); }));
   // Once the peer listens, a later message opens a new stream and arrives.
-  Receiver receiver(port);
+  Receiver receiver(port_);
   ASSERT_TRUE(receiver.started());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::vector<PartitionMessage> messages;
-        messages.push_back(Numbered(3, ++n));
-        transport.Send(kReceiver, std::move(messages));
-        return !receiver.received().empty();
-      },
-      absl::Seconds(20)));
-  transport.Stop();
+  ASSERT_TRUE(SendUntil(transport_, 3, &n, [&] { return !receiver.received().empty(); }));
+  transport_.Stop();
 }
 
-TEST(GrpcTransportTest, StopReturnsWhileThePeerIsGoneAndAfterItLeft) {
-  const int port = FreePort();
-  Metrics metrics(kSender, true, {});
-  Reports reports;
-  GrpcTransport transport(kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", port)}},
-                          FastRetries(), &metrics, reports.Callback());
+TEST_F(GrpcTransportTest, StopReturnsWhileThePeerIsGoneAndAfterItLeft) {
   {
-    Receiver receiver(port);
+    Receiver receiver(port_);
     ASSERT_TRUE(receiver.started());
     uint64_t n = 0;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          std::vector<PartitionMessage> messages;
-          messages.push_back(Numbered(1, ++n));
-          transport.Send(kReceiver, std::move(messages));
-          return !receiver.received().empty();
-        },
-        absl::Seconds(20)));
+    ASSERT_TRUE(SendUntil(transport_, 1, &n, [&] { return !receiver.received().empty(); }));
   }
   // The receiver shut down under an open stream; messages now fail and are
   // reported, and Stop still returns.
   uint64_t n = 1000;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::vector<PartitionMessage> messages;
-        messages.push_back(Numbered(5, ++n));
-        transport.Send(kReceiver, std::move(messages));
-        return reports.Has(kReceiver, 5);
-      },
-      absl::Seconds(20)));
-  transport.Stop();
+  ASSERT_TRUE(SendUntil(transport_, 5, &n, [&] { return reports_.Has(kReceiver, 5); }));
+  transport_.Stop();
   // Sends after Stop are dropped without a report.
   std::vector<PartitionMessage> late;
   late.push_back(Numbered(6, 1));
-  transport.Send(kReceiver, std::move(late));
-  EXPECT_FALSE(reports.Has(kReceiver, 6));
+  transport_.Send(kReceiver, std::move(late));
+  EXPECT_FALSE(reports_.Has(kReceiver, 6));
 }
 
 }  // namespace
