@@ -3,45 +3,33 @@
 #include <algorithm>
 #include <deque>
 #include <set>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/logging.h"
+#include "server/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace rkv::server {
 
-// The sender of one peer: a bounded queue and one Peer.Stream at a time,
-// written with gRPC's callback API. Whoever queues messages starts the write
-// when the stream is idle (usually the driver, between its passes), and each
-// finished write starts the next from the gRPC thread that completed it. A
-// sender thread would cost a wake-up and a context switch per batch
-// (measured: 35% of a sender thread's time went to waiting and switching
-// under linearizable reads).
-//
-// The current stream carries a gRPC hold, so gRPC cannot finish it (and it
-// cannot delete itself) while another thread is about to write to it; a
-// stream that broke while idle is found out by its next write. A broken
-// stream drops what was queued (Raft retransmits), reports those partitions
-// unreachable, and blocks reconnecting for a backoff that doubles per failure.
-// The next queued message after the backoff opens a new stream; the leader's
-// heartbeats queue one every heartbeat interval.
+// The sender of one peer: a bounded queue drained by one thread that keeps a
+// Peer.Stream open.
 class PeerSender final {
  public:
-  PeerSender(uint64_t cluster_id, uint64_t self_id, uint64_t peer_id, const std::string& address,
+  PeerSender(uint64_t cluster_id, uint64_t self_id, uint64_t peer_id, std::string address,
              const TransportLimits& limits, PeerMetrics* metrics, UnreachableFn on_unreachable)
       : cluster_id_(cluster_id),
         self_id_(self_id),
         peer_id_(peer_id),
-        address_(address),
+        address_(std::move(address)),
         limits_(limits),
         metrics_(metrics),
-        on_unreachable_(std::move(on_unreachable)),
-        stub_(rkv::internal::Peer::NewStub(grpc::CreateCustomChannel(
-            address, grpc::InsecureChannelCredentials(), GrpcTransport::ChannelArgs(limits)))),
-        backoff_(absl::Milliseconds(limits.min_backoff_ms)) {}
+        on_unreachable_(std::move(on_unreachable)) {
+    thread_ = StartNamedThread("rkv-send-" + std::to_string(peer_id_), [this] { Run(); });
+  }
   ~PeerSender() { Stop(); }
 
   void Enqueue(std::vector<PartitionMessage> messages) {
@@ -61,164 +49,115 @@ class PeerSender final {
       if (metrics_ != nullptr) Add(metrics_->send_failures, static_cast<double>(dropped.size()));
       on_unreachable_(peer_id_, std::move(dropped));
     }
-    StartNextWrite();
   }
 
-  // Cancels the stream, waits until gRPC is done with it, and drops what is
-  // queued. No Enqueue may follow.
   void Stop() {
-    std::shared_ptr<grpc::ClientContext> context;
-    Stream* idle = nullptr;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       stopping_ = true;
-      queue_.clear();
-      if (stream_ != nullptr) {
-        context = stream_->context();
-        // A write in flight ends in WriteDone, which lets the stream go.
-        if (!writing_) idle = ForgetStream();
-      }
+      if (context_) context_->TryCancel();
     }
-    // Outside the lock: gRPC may run the stream's callbacks in these calls.
-    if (context) context->TryCancel();
-    if (idle != nullptr) idle->Release();
-    absl::MutexLock lock(&mu_);
-    auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_streams_ == 0; };
-    mu_.Await(absl::Condition(&done));
+    if (thread_.joinable()) thread_.join();
   }
 
  private:
-  // One Peer.Stream call. Deletes itself when gRPC is done with it.
-  class Stream final : public grpc::ClientWriteReactor<rkv::internal::MessageBatch> {
-   public:
-    explicit Stream(PeerSender* sender)
-        : sender_(sender), context_(std::make_shared<grpc::ClientContext>()) {}
-    const std::shared_ptr<grpc::ClientContext>& context() const { return context_; }
-    // The batch being written; only the writer (PeerSender::writing_) touches it.
-    rkv::internal::MessageBatch& wire() { return wire_; }
-
-    void Open(rkv::internal::Peer::Stub* stub) {
-      stub->async()->Stream(context_.get(), &ack_, this);
-      AddHold();
-      StartWrite(&wire_);
-      StartCall();
-    }
-    void Write() { StartWrite(&wire_); }
-    // Lets gRPC finish the call (cancelled first) and then call OnDone.
-    void Release() {
-      context_->TryCancel();
-      RemoveHold();
-    }
-
-    void OnWriteDone(bool ok) override { sender_->WriteDone(this, ok); }
-    void OnDone(const grpc::Status& status) override {
-      sender_->StreamDone(status);
-      delete this;
-    }
-
-   private:
-    PeerSender* const sender_;
-    const std::shared_ptr<grpc::ClientContext> context_;
-    rkv::internal::BatchAck ack_;
-    rkv::internal::MessageBatch wire_;
-  };
-
-  // Writes the next queued batch if nothing is being written, opening a
-  // stream first when there is none and the backoff has passed. Never called
-  // with mu_ held: gRPC may run callbacks (which lock it) inside its calls.
-  void StartNextWrite() {
-    Stream* stream = nullptr;
-    bool open = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_ || writing_ || queue_.empty()) return;
-      if (stream_ == nullptr) {
-        if (absl::Now() < reconnect_after_) return;
-        stream_ = new Stream(this);
-        ++open_streams_;
-        open = true;
+  void Run() {
+    auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
+                                             GrpcTransport::ChannelArgs(limits_));
+    auto stub = rkv::internal::Peer::NewStub(channel);
+    int backoff_ms = limits_.min_backoff_ms;
+    while (true) {
+      std::vector<PartitionMessage> batch;
+      if (!TakeBatch(&batch)) return;
+      if (!writer_) OpenStream(stub.get());
+      if (Write(&batch)) {
+        backoff_ms = limits_.min_backoff_ms;
+        continue;
       }
-      stream = stream_;
-      writing_ = true;
-      FillBatch(&stream->wire());
-    }
-    if (open) {
-      stream->Open(stub_.get());
-    } else {
-      stream->Write();
+      // The stream broke: report what was lost, close it and back off.
+      std::set<uint64_t> partitions;
+      for (const PartitionMessage& m : batch) partitions.insert(m.partition_id());
+      on_unreachable_(peer_id_, {partitions.begin(), partitions.end()});
+      CloseStream();
+      DropQueued();
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(backoff_ms));
+      backoff_ms = std::min(backoff_ms * 2, limits_.max_backoff_ms);
+      if (stopping_) return;
     }
   }
 
-  // Moves up to max_batch_bytes of queued messages into wire.
-  void FillBatch(rkv::internal::MessageBatch* wire) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    wire->Clear();
-    wire->set_cluster_id(cluster_id_);
-    wire->set_from_node(self_id_);
-    wire->set_to_node(peer_id_);
+  // Waits for queued messages and takes up to max_batch_bytes of them.
+  bool TakeBatch(std::vector<PartitionMessage>* batch) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+    mu_.Await(absl::Condition(&ready));
+    if (stopping_) return false;
     size_t bytes = 0;
-    while (!queue_.empty() && (wire->messages_size() == 0 || bytes < limits_.max_batch_bytes)) {
+    while (!queue_.empty() && (batch->empty() || bytes < limits_.max_batch_bytes)) {
       bytes += queue_.front().ByteSizeLong();
-      *wire->add_messages() = std::move(queue_.front());
+      batch->push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    return true;
   }
 
-  // Runs on a gRPC thread, or inside StartNextWrite's call into gRPC.
-  void WriteDone(Stream* stream, bool ok) {
-    rkv::internal::MessageBatch& wire = stream->wire();
-    if (ok && metrics_ != nullptr) {
-      Add(metrics_->sent_messages, static_cast<double>(wire.messages_size()));
-      Add(metrics_->sent_bytes, static_cast<double>(wire.ByteSizeLong()));
-    }
-    if (!ok && metrics_ != nullptr) {
-      Add(metrics_->send_failures, static_cast<double>(wire.messages_size()));
-    }
-    std::set<uint64_t> lost;
-    Stream* released = nullptr;
+  void OpenStream(rkv::internal::Peer::Stub* stub) {
+    auto context = std::make_unique<grpc::ClientContext>();
     {
       absl::MutexLock lock(&mu_);
-      writing_ = false;
-      if (ok && !stopping_) {
-        backoff_ = absl::Milliseconds(limits_.min_backoff_ms);
-      } else {
-        // The stream broke (or is being stopped): what it carried and what
-        // waits behind it is lost. A write in flight is always on the
-        // current stream, so this forgets `stream`.
-        if (!ok) {
-          for (const PartitionMessage& m : wire.messages()) lost.insert(m.partition_id());
-          for (const PartitionMessage& m : queue_) lost.insert(m.partition_id());
-          queue_.clear();
-        }
-        released = ForgetStream();
-      }
+      context_ = context.get();
     }
-    if (released == nullptr) {
-      StartNextWrite();
-      return;
-    }
-    released->Release();  // `stream` may be gone from here on
-    if (!lost.empty()) on_unreachable_(peer_id_, {lost.begin(), lost.end()});
+    ack_ = rkv::internal::BatchAck();
+    writer_ = stub->Stream(context.get(), &ack_);
+    owned_context_ = std::move(context);
   }
 
-  void StreamDone(const grpc::Status& status) {
+  bool Write(std::vector<PartitionMessage>* batch) {
+    rkv::internal::MessageBatch wire;
+    wire.set_cluster_id(cluster_id_);
+    wire.set_from_node(self_id_);
+    wire.set_to_node(peer_id_);
+    wire.mutable_messages()->Reserve(static_cast<int>(batch->size()));
+    for (PartitionMessage& m : *batch) *wire.add_messages() = std::move(m);
+    if (writer_->Write(wire)) {
+      if (metrics_ != nullptr) {
+        Add(metrics_->sent_messages, static_cast<double>(wire.messages_size()));
+        Add(metrics_->sent_bytes, static_cast<double>(wire.ByteSizeLong()));
+      }
+      return true;
+    }
+    if (metrics_ != nullptr) Add(metrics_->send_failures, static_cast<double>(wire.messages_size()));
+    // Give the messages back for the unreachable report.
+    batch->clear();
+    for (PartitionMessage& m : *wire.mutable_messages()) batch->push_back(std::move(m));
+    return false;
+  }
+
+  void CloseStream() {
+    if (!writer_) return;
+    writer_->WritesDone();
+    grpc::Status status = writer_->Finish();
     if (!status.ok()) {
       spdlog::debug("peer stream to node {} at {} closed: {}", peer_id_, address_,
                     status.error_message());
     }
+    writer_.reset();
     absl::MutexLock lock(&mu_);
-    --open_streams_;
+    context_ = nullptr;
+    owned_context_.reset();
   }
 
-  // Makes the current stream no longer the one to write to, and returns it;
-  // the caller releases it once outside mu_. The next stream waits for the
-  // backoff.
-  Stream* ForgetStream() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    Stream* stream = stream_;
-    stream_ = nullptr;
-    reconnect_after_ = absl::Now() + backoff_;
-    backoff_ = std::min(backoff_ * 2, absl::Milliseconds(limits_.max_backoff_ms));
-    return stream;
+  void DropQueued() {
+    std::set<uint64_t> partitions;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const PartitionMessage& m : queue_) partitions.insert(m.partition_id());
+      queue_.clear();
+    }
+    if (!partitions.empty()) on_unreachable_(peer_id_, {partitions.begin(), partitions.end()});
   }
 
   const uint64_t cluster_id_;
@@ -227,20 +166,19 @@ class PeerSender final {
   const std::string address_;
   const TransportLimits limits_;
   PeerMetrics* const metrics_;
-  const UnreachableFn on_unreachable_;
-  const std::unique_ptr<rkv::internal::Peer::Stub> stub_;
+  UnreachableFn on_unreachable_;
 
   absl::Mutex mu_;
   std::deque<PartitionMessage> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // The stream to write to, if any (it holds a gRPC hold until forgotten and
-  // released), and whether a write on it is in flight.
-  Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  // Streams gRPC has not finished with (a broken one may still be closing).
-  int open_streams_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
-  absl::Time reconnect_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The open stream's context, so Stop() can cancel a blocked Write.
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+
+  // Used by the sender thread only.
+  std::unique_ptr<grpc::ClientContext> owned_context_;
+  std::unique_ptr<grpc::ClientWriter<rkv::internal::MessageBatch>> writer_;
+  rkv::internal::BatchAck ack_;
+  std::thread thread_;
 };
 
 grpc::ChannelArguments GrpcTransport::ChannelArgs(const TransportLimits& limits) {

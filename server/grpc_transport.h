@@ -1,8 +1,8 @@
 // GrpcTransport: one long-lived client stream per peer (Peer.Stream) carrying
-// batches of Raft messages for every partition. Each peer has its own bounded
-// queue and its writes never block the caller, so a slow or dead peer never
-// stalls the others; broken streams reconnect with exponential backoff. Both
-// ends use gRPC's callback API: PeerService reads each stream and hands the
+// batches of Raft messages for every partition. Each peer has its own sender
+// thread and a bounded queue, so a slow or dead peer never stalls the others;
+// broken streams reconnect with exponential backoff. The receiving side is
+// PeerService, which reads each stream with gRPC's callback API and hands the
 // batches to a callback. Thread-safe.
 #pragma once
 
@@ -46,8 +46,7 @@ class GrpcTransport final : public Transport {
   GrpcTransport& operator=(const GrpcTransport&) = delete;
 
   void Send(uint64_t to_node, std::vector<PartitionMessage> messages) override;
-  // Cancels every stream and waits until gRPC is done with them; queued
-  // messages are dropped. Send must not be called afterwards.
+  // Stops every sender thread; queued messages are dropped.
   void Stop();
 
   // Channel arguments shared by peer and forwarding channels: keepalives that
