@@ -5,7 +5,8 @@
 # binary drifts by 20-40% from one minute to the next, which hides a 10%
 # change between runs taken one after the other; side by side, the drift hits
 # both alike. Compare the servers' CPU per operation. How the clusters split
-# the cores also depends on their latencies, so confirm a throughput gain with
+# the cores also depends on their latencies and thread counts (Linux shares
+# the CPU between threads), so confirm a throughput gain with
 # deploy/bench-cluster.sh runs of each build in turn.
 #   deploy/bench-ab.sh DIR_A DIR_B [WORKLOAD] [ROUNDS]
 # DIR_A and DIR_B each hold an rkvd and rkvctl (for example a copy of build/bin). WORKLOAD
@@ -17,7 +18,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rkvctl=$root/build/bin/rkvctl
-[ $# -ge 2 ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 dir_a=$(cd "$1" && pwd)
 dir_b=$(cd "$2" && pwd)
 workload=${3:-write}
