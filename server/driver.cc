@@ -159,6 +159,8 @@ void Driver::Run() {
     ProposeQueued();
     RequestReads();
     ProcessReadys();
+    // A round answered in this pass lets the reads that waited for it go now.
+    RequestReads();
     more_ready = false;
     for (auto& [id, replica] : replicas_) more_ready |= replica->raw().HasReady();
   }
@@ -311,11 +313,22 @@ void Driver::RequestReads() {
       reads.clear();
       continue;
     }
-    // One ReadIndex serves every read queued in this pass (thesis §6.4 batching).
+    // One ReadIndex serves every read queued since the last one (thesis §6.4
+    // batching), and only one is in flight per partition, as etcd's read loop
+    // does: reads arriving during a round wait for the next, so a round
+    // carries a round trip's worth of reads instead of one heartbeat
+    // broadcast per driver pass. They may not join the round in flight,
+    // whose heartbeats may have left before they arrived.
+    if (!replica->reads_in_flight().empty() &&
+        ticks_ < replica->read_requested_tick() + options_.read_retry_ticks) {
+      continue;
+    }
     std::string context = absl::StrCat(options_.node_id, ".", ++read_sequence_);
     replica->raw().ReadIndex(context);
     replica->reads_in_flight()[context] = std::move(reads);
+    replica->set_read_requested_tick(ticks_);
     reads.clear();
+    if (PartitionMetrics* m = replica->metrics()) Add(m->read_index_rounds);
   }
 }
 
@@ -497,18 +510,23 @@ void Driver::ExpireRequests(absl::Time now) {
                      replica->metrics());
       it = proposals.erase(it);
     }
+    // Reads queued behind a round in flight expire too.
+    ExpireReads(id, now, replica->reads_to_request());
     for (auto it = replica->reads_in_flight().begin(); it != replica->reads_in_flight().end();) {
-      auto& reads = it->second;
-      auto expired = std::partition(reads.begin(), reads.end(),
-                                    [now](const PendingRead& r) { return r.deadline > now; });
-      for (auto r = expired; r != reads.end(); ++r) {
-        FinishRead(*r, absl::DeadlineExceededError(absl::StrCat(
-                           "partition ", id, " could not confirm its leader before the deadline")));
-      }
-      reads.erase(expired, reads.end());
-      it = reads.empty() ? replica->reads_in_flight().erase(it) : std::next(it);
+      ExpireReads(id, now, it->second);
+      it = it->second.empty() ? replica->reads_in_flight().erase(it) : std::next(it);
     }
   }
+}
+
+void Driver::ExpireReads(uint64_t partition_id, absl::Time now, std::vector<PendingRead>& reads) {
+  auto expired = std::partition(reads.begin(), reads.end(),
+                                [now](const PendingRead& r) { return r.deadline > now; });
+  for (auto r = expired; r != reads.end(); ++r) {
+    FinishRead(*r, absl::DeadlineExceededError(absl::StrCat(
+                       "partition ", partition_id, " could not confirm its leader before the deadline")));
+  }
+  reads.erase(expired, reads.end());
 }
 
 void Driver::HandleApplied(AppliedInput& applied) {

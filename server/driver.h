@@ -42,6 +42,11 @@ struct DriverOptions {
   // Proposals and reads admitted but not yet completed, node-wide.
   uint64_t max_pending_proposals = 20000;
   uint64_t max_pending_reads = 20000;
+  // A ReadIndex request unanswered for this many ticks (its message lost, or
+  // dropped by a leader handing over) no longer holds back the next one.
+  // Raft's periodic heartbeats re-confirm the newest request, so one
+  // heartbeat interval plus a tick is enough.
+  uint64_t read_retry_ticks = 2;
   // Client addresses by member id, for leader hints.
   std::map<uint64_t, std::string> client_addresses;
   // A synced write slower than this is logged as a warning.
@@ -140,6 +145,8 @@ class Driver final {
   void CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task);
   void OnLeaderChange(Replica& replica, const raft::SoftState& soft);
   void ExpireRequests(absl::Time now);
+  // Fails the reads past their deadline and removes them from `reads`.
+  void ExpireReads(uint64_t partition_id, absl::Time now, std::vector<PendingRead>& reads);
   void MaybeCompact(Replica& replica);
   void FailEverything(const absl::Status& status);
 

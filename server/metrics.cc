@@ -46,6 +46,9 @@ Metrics::Metrics(uint64_t node_id, bool enabled, const std::vector<std::string>&
   proposals_pending_ = gauge("rkv_proposals_pending", "Writes proposed on this node that have not committed yet.");
   proposals_failed_ = counter("rkv_proposals_failed_total",
                               "Writes that failed: not proposed, replaced by a new leader, or timed out.");
+  read_index_rounds_ = counter("rkv_read_index_rounds_total",
+                               "ReadIndex rounds started; one confirms leadership for every linearizable read "
+                               "queued since the one before.");
   peer_rtt_ = histogram("rkv_peer_round_trip_seconds", "Round-trip time of a ping to each peer.");
   peer_sent_bytes_ = counter("rkv_peer_sent_bytes_total", "Bytes of Raft message batches sent to each peer.");
   peer_received_bytes_ = counter("rkv_peer_received_bytes_total", "Bytes of Raft message batches received from each peer.");
@@ -98,7 +101,8 @@ PartitionMetrics* Metrics::Partition(uint64_t partition_id) {
         &has_leader_->Add(labels), &is_leader_->Add(labels), &term_->Add(labels),
         &commit_index_->Add(labels), &applied_index_->Add(labels), &leader_changes_->Add(labels),
         &proposals_committed_->Add(labels), &proposals_applied_->Add(labels),
-        &proposals_pending_->Add(labels), &proposals_failed_->Add(labels)});
+        &proposals_pending_->Add(labels), &proposals_failed_->Add(labels),
+        &read_index_rounds_->Add(labels)});
   }
   return slot.get();
 }

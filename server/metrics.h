@@ -35,6 +35,7 @@ struct PartitionMetrics {
   prometheus::Counter* proposals_applied;
   prometheus::Gauge* proposals_pending;
   prometheus::Counter* proposals_failed;
+  prometheus::Counter* read_index_rounds;
 };
 
 struct PeerMetrics {
@@ -103,6 +104,7 @@ class Metrics final {
   prometheus::Family<prometheus::Counter>* proposals_applied_ = nullptr;
   prometheus::Family<prometheus::Gauge>* proposals_pending_ = nullptr;
   prometheus::Family<prometheus::Counter>* proposals_failed_ = nullptr;
+  prometheus::Family<prometheus::Counter>* read_index_rounds_ = nullptr;
   prometheus::Family<prometheus::Histogram>* peer_rtt_ = nullptr;
   prometheus::Family<prometheus::Counter>* peer_sent_bytes_ = nullptr;
   prometheus::Family<prometheus::Counter>* peer_received_bytes_ = nullptr;

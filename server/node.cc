@@ -194,6 +194,7 @@ absl::Status Node::StartServers() {
   options.log_retain_entries = config_.log_retain_entries;
   options.max_pending_proposals = config_.max_pending_proposals;
   options.max_pending_reads = config_.max_pending_reads;
+  options.read_retry_ticks = static_cast<uint64_t>(config_.heartbeat_ticks) + 1;
   options.balance_leaders = config_.balance_leaders;
   options.client_addresses = clients;
   options.metrics = metrics_.get();

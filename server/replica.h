@@ -61,6 +61,9 @@ class Replica final {
   // request (by context) is in flight.
   std::vector<PendingRead>& reads_to_request() { return reads_to_request_; }
   std::map<std::string, std::vector<PendingRead>>& reads_in_flight() { return reads_in_flight_; }
+  // The driver tick at which the latest ReadIndex request went out.
+  uint64_t read_requested_tick() const { return read_requested_tick_; }
+  void set_read_requested_tick(uint64_t tick) { read_requested_tick_ = tick; }
 
   // A received snapshot waiting for raft to accept it (at most one: a newer
   // one replaces it).
@@ -84,6 +87,7 @@ class Replica final {
   std::map<uint64_t, PendingProposal> proposals_;
   std::vector<PendingRead> reads_to_request_;
   std::map<std::string, std::vector<PendingRead>> reads_in_flight_;
+  uint64_t read_requested_tick_ = 0;
   std::unique_ptr<storage::StagedSnapshot> staged_snapshot_;
   std::map<uint64_t, raft::ConfState> conf_history_;
   uint64_t applied_index_ = 0;

@@ -7,11 +7,14 @@
 
 #include <fcntl.h>
 
+#include <atomic>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "server/partitioner.h"
 #include "tests/integration/local_cluster.h"
 #include "tests/util/free_port.h"
 #include "tests/util/http_get.h"
@@ -58,6 +62,7 @@ double Sum(const std::map<std::string, double>& metrics, const std::string& name
 
 class MetricsTest : public ::testing::Test {
  protected:
+  explicit MetricsTest(const LocalClusterOptions& options = {}) : cluster_(options) {}
   void SetUp() override {
     ASSERT_TRUE(cluster_.Start()) << cluster_.DumpLogs();
     ASSERT_TRUE(cluster_.WaitForLeaders()) << cluster_.DumpLogs();
@@ -78,7 +83,20 @@ class MetricsTest : public ::testing::Test {
     }
     return ok;
   }
-  LocalCluster cluster_{LocalClusterOptions{}};
+  LocalCluster cluster_;
+};
+
+// Heartbeats every 10 ticks of 50 ms, so an unanswered ReadIndex round holds
+// the next back for 11 ticks (550 ms).
+class ReadRoundsTest : public MetricsTest {
+ protected:
+  static constexpr absl::Duration kRetryInterval = absl::Milliseconds(550);
+  static LocalClusterOptions SlowHeartbeats() {
+    LocalClusterOptions options;
+    options.extra_flags = {"--heartbeat-ticks=10", "--election-ticks=40"};
+    return options;
+  }
+  ReadRoundsTest() : MetricsTest(SlowHeartbeats()) {}
 };
 
 // The series of issue #5 exist on every node with sane values, and request
@@ -147,6 +165,52 @@ TEST_F(MetricsTest, ReadyzFollowsReachabilityOfTheQuorum) {
   cluster_.Signal(2, SIGCONT);
   cluster_.Signal(3, SIGCONT);
   EXPECT_TRUE(WaitFor([&] { return HttpGet(node1, "/readyz")->status == 200; }, absl::Seconds(15)));
+}
+
+// Linearizable reads share ReadIndex rounds: while a round is unanswered
+// (both followers stopped) the reads arriving meanwhile wait for it instead
+// of each starting its own, so rounds grow with time (one retry per
+// heartbeat interval plus a tick), not with the number of reads.
+TEST_F(ReadRoundsTest, ReadsWaitingForAnUnansweredRoundDoNotStartMoreRounds) {
+  server::Partitioner partitioner(cluster_.partitions());
+  std::string key;
+  uint64_t partition = 0;
+  for (int i = 0; partition == 0; ++i) {
+    key = absl::StrCat("round-", i);
+    if (cluster_.LeaderOf(partitioner.PartitionOf(key), 1) == 1) partition = partitioner.PartitionOf(key);
+  }
+  const std::string node1 = cluster_.MetricsAddress(1);
+  const std::vector<std::string> of_partition = {absl::StrCat("partition=\"", partition, "\"")};
+  const double before = Sum(Scrape(node1), "rkv_read_index_rounds_total", of_partition);
+  cluster_.Signal(2, SIGSTOP);
+  cluster_.Signal(3, SIGSTOP);
+  constexpr int kReads = 60;
+  const absl::Time start = absl::Now();
+  std::atomic<int> answered{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kReads; ++i) {
+    readers.emplace_back([&] {
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+      v1::GetRequest request;
+      request.set_key(key);
+      v1::GetResponse response;
+      if (cluster_.Kv(1).Get(&context, request, &response).ok()) ++answered;
+    });
+  }
+  for (std::thread& t : readers) t.join();
+  const absl::Duration elapsed = absl::Now() - start;
+  const double rounds = Sum(Scrape(node1), "rkv_read_index_rounds_total", of_partition) - before;
+  cluster_.Signal(2, SIGCONT);
+  cluster_.Signal(3, SIGCONT);
+  std::cout << "[ measured ] " << kReads << " reads with no quorum took " << rounds << " ReadIndex rounds in "
+            << absl::ToInt64Milliseconds(elapsed) << " ms\n";
+  EXPECT_EQ(answered.load(), 0);  // no quorum confirmed the leader
+  EXPECT_GE(rounds, 1);
+  // The first round, one per retry interval, and one after each of the two
+  // deadline ticks that can end a round early (the reads' deadlines span at
+  // most two ticks).
+  EXPECT_LE(rounds, 3 + std::floor(elapsed / kRetryInterval));
 }
 
 TEST_F(MetricsTest, ServiceDiscoveryListsEveryMember) {
