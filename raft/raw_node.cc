@@ -10,6 +10,11 @@ bool SameHardState(const HardState& a, const HardState& b) {
   return a.term() == b.term() && a.vote() == b.vote() && a.commit() == b.commit();
 }
 
+PeerStatus ToPeerStatus(const Progress& pr) {
+  return PeerStatus{pr.match(), pr.next(), ProgressStateName(pr.state()), pr.is_learner(),
+                    pr.recent_active()};
+}
+
 }  // namespace
 
 BootstrapState Bootstrap(const ConfState& initial_membership) {
@@ -133,12 +138,18 @@ Status RawNode::GetStatus() const {
   s.conf_state = c.tracker().config().ToConfState();
   s.lead_transferee = c.lead_transferee();
   if (c.role() == Role::kLeader) {
-    for (const auto& [id, pr] : c.tracker().progress()) {
-      s.peers[id] = PeerStatus{pr.match(), pr.next(), ProgressStateName(pr.state()),
-                               pr.is_learner(), pr.recent_active()};
-    }
+    for (const auto& [id, pr] : c.tracker().progress()) s.peers[id] = ToPeerStatus(pr);
   }
   return s;
+}
+
+NodeId RawNode::LeadTransferee() const { return consensus_->lead_transferee(); }
+
+std::optional<PeerStatus> RawNode::PeerProgress(NodeId id) const {
+  if (consensus_->role() != Role::kLeader) return std::nullopt;
+  const Progress* pr = consensus_->tracker().Find(id);
+  if (pr == nullptr) return std::nullopt;
+  return ToPeerStatus(*pr);
 }
 
 NodeId RawNode::Leader() const { return consensus_->lead(); }

@@ -122,6 +122,12 @@ class RawNode final {
   void Advance();
 
   Status GetStatus() const;
+  // Narrow views for checks made every tick; GetStatus copies the whole
+  // membership and every peer's progress.
+  NodeId LeadTransferee() const;
+  // A peer's progress as the leader tracks it; nullopt on a follower or for
+  // a node that is not a member.
+  std::optional<PeerStatus> PeerProgress(NodeId id) const;
   NodeId Leader() const;
   bool IsLeader() const;
   uint64_t Term() const;

@@ -232,32 +232,38 @@ void Driver::Tick() {
 
 void Driver::BalanceLeaders() {
   for (auto& [id, replica] : replicas_) {
-    if (!replica->raw().IsLeader()) continue;
-    auto next = balance_next_check_tick_.find(id);
-    if (next != balance_next_check_tick_.end() && ticks_ < next->second) continue;
+    raft::RawNode& raw = replica->raw();
+    if (!raw.IsLeader()) continue;
+    BalanceState& state = balance_[id];
+    if (ticks_ < state.next_check_tick) continue;
     // Checked every tick: check-quorum clears `recent_active` once per
     // election timeout, so a check on a fixed beat could always land just
-    // after that and never see the preferred voter active.
-    const raft::Status status = replica->raw().GetStatus();
-    // Not while a transfer or a membership change is under way.
-    if (status.lead_transferee != raft::kNoNode || status.conf_state.voters_outgoing_size() > 0) continue;
-    const uint64_t preferred =
-        PreferredLeader(id, {status.conf_state.voters().begin(), status.conf_state.voters().end()});
-    if (preferred == options_.node_id || preferred == raft::kNoNode) {
-      // Settled: no GetStatus per tick for it from now on.
-      balance_next_check_tick_[id] = kBalanceNever;
-      continue;
+    // after that and never see the preferred voter active. So the check is
+    // kept narrow: the voters are read (a full GetStatus) once per
+    // membership, then only the transfer and one peer's progress.
+    // Not while a transfer is under way.
+    if (raw.LeadTransferee() != raft::kNoNode) continue;
+    if (state.preferred == raft::kNoNode) {
+      const raft::Status status = raw.GetStatus();
+      // Not during a membership change.
+      if (status.conf_state.voters_outgoing_size() > 0) continue;
+      state.preferred =
+          PreferredLeader(id, {status.conf_state.voters().begin(), status.conf_state.voters().end()});
+      if (state.preferred == options_.node_id || state.preferred == raft::kNoNode) {
+        // Settled: nothing to check until the leader or the voters change.
+        state.next_check_tick = kBalanceNever;
+        continue;
+      }
     }
-    auto peer = status.peers.find(preferred);
     // A transfer stops proposals until it ends, so only to a voter that
     // answers and is nearly caught up: it takes over at once.
-    if (peer == status.peers.end() || !peer->second.recent_active ||
-        peer->second.match + kBalanceMaxLagEntries < status.last_index) {
+    std::optional<raft::PeerStatus> peer = raw.PeerProgress(state.preferred);
+    if (!peer || !peer->recent_active || peer->match + kBalanceMaxLagEntries < raw.LastIndex()) {
       continue;
     }
-    spdlog::info("partition={} hands leadership to node {}, its preferred leader", id, preferred);
-    replica->raw().TransferLeader(preferred);
-    balance_next_check_tick_[id] = ticks_ + kBalanceRetryTicks;
+    spdlog::info("partition={} hands leadership to node {}, its preferred leader", id, state.preferred);
+    raw.TransferLeader(state.preferred);
+    state.next_check_tick = ticks_ + kBalanceRetryTicks;
   }
 }
 
@@ -412,6 +418,8 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
   auto& proposals = replica.proposals();
   if (ready.snapshot) {
     task.activate_snapshot = true;
+    // A snapshot may carry other voters.
+    balance_.erase(replica.partition_id());
     const uint64_t index = ready.snapshot->metadata().index();
     // Proposals the snapshot covers have an outcome, but not one we can read.
     while (!proposals.empty() && proposals.begin()->first <= index) {
@@ -437,7 +445,7 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
       }
       task.conf_states.push_back({entry.index(), std::move(conf_state)});
       // New voters may prefer another leader.
-      balance_next_check_tick_.erase(replica.partition_id());
+      balance_.erase(replica.partition_id());
     }
     auto it = proposals.find(entry.index());
     if (it == proposals.end()) continue;
@@ -477,7 +485,7 @@ void Driver::OnLeaderChange(Replica& replica, const raft::SoftState& soft) {
   ReplicaInfo& info = replica.info();
   const uint64_t before = info.leader.exchange(soft.leader);
   // A new leadership may hand the partition over at once.
-  if (before != soft.leader) balance_next_check_tick_.erase(replica.partition_id());
+  if (before != soft.leader) balance_.erase(replica.partition_id());
   info.is_leader.store(soft.role == raft::Role::kLeader);
   if (PartitionMetrics* m = replica.metrics()) {
     Set(m->has_leader, soft.leader != raft::kNoNode ? 1 : 0);

@@ -173,10 +173,16 @@ class Driver final {
   std::map<uint64_t, std::vector<std::pair<std::string, PendingProposal>>> queued_proposals_;
   uint64_t read_sequence_ = 0;
   uint64_t ticks_ = 0;
-  // Partition -> the tick before which BalanceLeaders skips it: after a
-  // transfer it started, or for good once this node is the preferred leader.
-  // Erased when the partition's leader or voters change.
-  std::map<uint64_t, uint64_t> balance_next_check_tick_;
+  // What BalanceLeaders knows of a partition it leads. Erased when the
+  // partition's leader or voters change.
+  struct BalanceState {
+    // Skipped before this tick: after a transfer it started, or for good
+    // once this node is the preferred leader.
+    uint64_t next_check_tick = 0;
+    // The preferred voter, once computed from the (non-joint) voters.
+    uint64_t preferred = 0;
+  };
+  std::map<uint64_t, BalanceState> balance_;
   absl::Time next_tick_;
 };
 

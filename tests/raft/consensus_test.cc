@@ -613,10 +613,12 @@ TEST(LeaderTransferTest, RefusesProposalsAndAbortsAfterAnElectionTimeout) {
   net.raw(1).TransferLeader(3);
   net.Stabilize();
   EXPECT_EQ(net.raw(1).GetStatus().lead_transferee, 3u);
+  EXPECT_EQ(net.raw(1).LeadTransferee(), 3u);
   EXPECT_EQ(net.raw(1).Propose("x").code(), absl::StatusCode::kUnavailable);
   net.Tick(1, 10);
   EXPECT_TRUE(net.raw(1).IsLeader());
   EXPECT_EQ(net.raw(1).GetStatus().lead_transferee, kNoNode);
+  EXPECT_EQ(net.raw(1).LeadTransferee(), kNoNode);
   EXPECT_TRUE(net.raw(1).Propose("x").ok());
 }
 
@@ -824,6 +826,28 @@ TEST(MembershipLivenessTest, NodeOutsideTheVotersCampaignsWhenAJointVoterNeedsIt
 // mark those entries as handed out: otherwise every later Ready repeats them
 // from the start, and once the log is compacted past them none is ever
 // handed out again (a stall found by the write benchmark).
+// PeerProgress is GetStatus's view of one peer, on the leader only.
+TEST(RawNodeTest, PeerProgressMatchesTheLeadersStatus) {
+  TestNetwork net(TestNetwork::Ids(3));
+  net.Elect(1);
+  net.Isolate(3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(net.Propose(1, "x").ok());
+  net.Stabilize();
+  const Status status = net.raw(1).GetStatus();
+  for (NodeId id : {1, 2, 3}) {
+    std::optional<PeerStatus> peer = net.raw(1).PeerProgress(id);
+    ASSERT_TRUE(peer.has_value()) << id;
+    EXPECT_EQ(peer->match, status.peers.at(id).match) << id;
+    EXPECT_EQ(peer->next, status.peers.at(id).next) << id;
+    EXPECT_EQ(peer->state, status.peers.at(id).state) << id;
+    EXPECT_EQ(peer->recent_active, status.peers.at(id).recent_active) << id;
+  }
+  EXPECT_EQ(net.raw(1).PeerProgress(2)->match, net.raw(1).LastIndex());
+  EXPECT_LT(net.raw(1).PeerProgress(3)->match, net.raw(1).LastIndex());
+  EXPECT_FALSE(net.raw(1).PeerProgress(4).has_value()) << "not a member";
+  EXPECT_FALSE(net.raw(2).PeerProgress(1).has_value()) << "a follower tracks no progress";
+}
+
 TEST(RawNodeTest, AdvanceActsOnWhatWasHandedOutEvenIfTheReadyWasEmptied) {
   MemoryLog log;
   ConfState cs;
