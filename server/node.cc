@@ -82,6 +82,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   if (absl::Status s = node->CheckIdentity(&fresh); !s.ok()) return s;
   storage::EngineOptions engine_options;
   engine_options.dir = config.data_dir;
+  // Every data partition and the meta partition, the most a node can host.
+  engine_options.max_partitions = config.partitions + 1;
   absl::StatusOr<std::unique_ptr<storage::Engine>> engine = storage::Engine::Open(engine_options);
   if (!engine.ok()) return engine.status();
   node->engine_ = std::move(*engine);
@@ -137,18 +139,21 @@ absl::Status Node::OpenReplicas(bool fresh) {
   raft_config.election_ticks = config_.election_ticks;
   raft_config.heartbeat_ticks = config_.heartbeat_ticks;
   raft_config.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  std::vector<uint64_t> hosted;
   for (uint64_t p : layout_.AllPartitions()) {
-    if (!layout_.Hosts(config_.node_id, p)) continue;
-    if (fresh) {
+    if (layout_.Hosts(config_.node_id, p)) hosted.push_back(p);
+  }
+  if (fresh) {
+    std::vector<storage::PartitionBootstrap> boots;
+    for (uint64_t p : hosted) {
       raft::ConfState voters;
       for (uint64_t id : layout_.ReplicasOf(p)) voters.add_voters(id);
-      const raft::BootstrapState boot = raft::Bootstrap(voters);
-      if (absl::Status s = storage::BootstrapPartition(engine_.get(), p, boot.snapshot.metadata(),
-                                                       boot.hard_state);
-          !s.ok()) {
-        return s;
-      }
+      raft::BootstrapState boot = raft::Bootstrap(voters);
+      boots.push_back({p, std::move(*boot.snapshot.mutable_metadata()), std::move(boot.hard_state)});
     }
+    if (absl::Status s = storage::BootstrapPartitions(engine_.get(), boots); !s.ok()) return s;
+  }
+  for (uint64_t p : hosted) {
     absl::StatusOr<std::unique_ptr<storage::RaftLogStore>> log =
         storage::RaftLogStore::Open(engine_.get(), p, storage::LogLimits());
     if (!log.ok()) return log.status();

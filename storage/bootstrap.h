@@ -1,10 +1,11 @@
-// BootstrapPartition: makes this node an initial member of a new partition
-// group: the state machine at the bootstrap index with the initial membership,
-// and the raft log starting after a snapshot at that index with the matching
-// hard state (raft::Bootstrap()). Thread-safe (one synced write).
+// BootstrapPartitions: makes this node an initial member of new partition
+// groups: each state machine at the bootstrap index with the initial
+// membership, and each raft log starting after a snapshot at that index with
+// the matching hard state (raft::Bootstrap()). Thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "raft/types.h"
@@ -12,13 +13,18 @@
 
 namespace rkv::storage {
 
-// Creates the partition if needed, then records the bootstrap state with one
-// synced write unless the partition already holds state (a restart after a
-// crash half-way through bootstrap finishes it; a bootstrapped partition is
-// left alone). Returns FAILED_PRECONDITION when the partition holds a raft log
-// or applied entries that are not a bootstrap state.
-absl::Status BootstrapPartition(Engine* engine, uint64_t partition_id,
-                                const raft::SnapshotMetadata& snapshot,
-                                const raft::HardState& hard_state);
+struct PartitionBootstrap {
+  uint64_t partition_id = 0;
+  raft::SnapshotMetadata snapshot;
+  raft::HardState hard_state;
+};
+
+// Creates the partitions that do not exist yet (together), then records the
+// bootstrap state of every partition that holds none with one synced write
+// (a restart after a crash half-way through bootstrap finishes it; a
+// bootstrapped partition is left alone). Returns FAILED_PRECONDITION, and
+// records nothing, when a partition holds a raft log or applied entries that
+// are not a bootstrap state.
+absl::Status BootstrapPartitions(Engine* engine, const std::vector<PartitionBootstrap>& partitions);
 
 }  // namespace rkv::storage

@@ -265,45 +265,73 @@ bool Engine::HasPartition(uint64_t partition_id) const {
 }
 
 absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::NewCf(uint64_t partition_id) {
-  uint64_t generation = next_generation_++;
-  rocksdb::ColumnFamilyHandle* handle = nullptr;
-  rocksdb::Status s = db_->CreateColumnFamily(
-      rocksdb::ColumnFamilyOptions(*partition_options_),
-      keys::StateMachineCfName(partition_id, generation), &handle);
-  if (!s.ok()) {
-    return FromRocks(s, absl::StrCat("creating column family ",
-                                     keys::StateMachineCfName(partition_id, generation)));
+  absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> cfs = NewCfs({partition_id});
+  if (!cfs.ok()) return cfs.status();
+  return std::move(cfs->front());
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> Engine::NewCfs(
+    const std::vector<uint64_t>& partition_ids) {
+  std::vector<std::string> names;
+  std::vector<uint64_t> generations;
+  for (uint64_t partition_id : partition_ids) {
+    generations.push_back(next_generation_++);
+    names.push_back(keys::StateMachineCfName(partition_id, generations.back()));
   }
-  return Share(partition_id, generation, handle);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s =
+      db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(*partition_options_), names, &handles);
+  std::vector<std::shared_ptr<const PartitionCf>> cfs;
+  for (size_t i = 0; i < handles.size(); ++i) cfs.push_back(Share(partition_ids[i], generations[i], handles[i]));
+  if (!s.ok()) {
+    // RocksDB may have created some of them.
+    for (const auto& cf : cfs) DropCf(cf);
+    return FromRocks(s, absl::StrCat("creating ", names.size(), " column families, from ", names.front()));
+  }
+  return cfs;
 }
 
 absl::Status Engine::CreatePartition(uint64_t partition_id, const raft::ConfState& conf_state) {
+  return CreatePartitions({{partition_id, conf_state}});
+}
+
+absl::Status Engine::CreatePartitions(const std::vector<std::pair<uint64_t, raft::ConfState>>& partitions) {
+  if (partitions.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  if (partitions_.contains(partition_id)) {
-    return absl::AlreadyExistsError(absl::StrCat("partition ", partition_id, " already exists"));
+  std::vector<uint64_t> ids;
+  for (const auto& [partition_id, conf_state] : partitions) {
+    if (partitions_.contains(partition_id) || std::find(ids.begin(), ids.end(), partition_id) != ids.end()) {
+      return absl::AlreadyExistsError(absl::StrCat("partition ", partition_id, " already exists"));
+    }
+    ids.push_back(partition_id);
   }
-  if (partitions_.size() >= options_.max_partitions) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot create partition ", partition_id, ": this node hosts ",
-                     partitions_.size(), " partitions; the limit is ", options_.max_partitions));
+  if (partitions_.size() + ids.size() > options_.max_partitions) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create ", ids.size() == 1 ? "partition " : "partitions from ", ids.front(),
+        ": this node hosts ", partitions_.size(), " partitions; the limit is ", options_.max_partitions));
   }
-  absl::StatusOr<std::shared_ptr<const PartitionCf>> cf = NewCf(partition_id);
-  if (!cf.ok()) return cf.status();
+  absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> cfs = NewCfs(ids);
+  if (!cfs.ok()) return cfs.status();
   rocksdb::WriteBatch batch;
-  auto active_key = keys::ActiveCfKey(partition_id);
-  RKV_CHECK_OK(FromRocks(batch.Put(registry_cf_, ToSlice(active_key.view()),
-                                   EncodeGeneration((*cf)->generation)),
-                         "batching"));
-  RKV_CHECK_OK(FromRocks(
-      batch.Put((*cf)->handle, ToSlice(keys::kConfStateKey), EncodeConfStateRecord(conf_state)),
-      "batching"));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const PartitionCf& cf = *(*cfs)[i];
+    auto active_key = keys::ActiveCfKey(ids[i]);
+    RKV_CHECK_OK(FromRocks(
+        batch.Put(registry_cf_, ToSlice(active_key.view()), EncodeGeneration(cf.generation)), "batching"));
+    RKV_CHECK_OK(FromRocks(batch.Put(cf.handle, ToSlice(keys::kConfStateKey),
+                                     EncodeConfStateRecord(partitions[i].second)),
+                           "batching"));
+  }
   if (absl::Status s = Write(&batch, /*sync=*/true,
-                             absl::StrCat("creating partition ", partition_id));
+                             ids.size() == 1 ? absl::StrCat("creating partition ", ids.front())
+                                             : absl::StrCat("creating ", ids.size(), " partitions"));
       !s.ok()) {
-    DropCf(*cf);
+    for (const auto& cf : *cfs) DropCf(cf);
     return s;
   }
-  partitions_[partition_id] = Slot{.active = *std::move(cf), .pending = nullptr, .pending_index = 0};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    partitions_[ids[i]] = Slot{.active = std::move((*cfs)[i]), .pending = nullptr, .pending_index = 0};
+  }
   return absl::OkStatus();
 }
 

@@ -91,6 +91,7 @@ bool LocalCluster::StartNode(uint64_t id) {
   if (rc != 0) return false;
   n.pid = pid;
   // A node that cannot start exits at once; one that binds its port is up.
+  // It binds only after opening every partition: thousands take a while.
   return WaitFor(
       [&] {
         int status = 0;
@@ -101,7 +102,7 @@ bool LocalCluster::StartNode(uint64_t id) {
         auto channel = grpc::CreateChannel(n.client, grpc::InsecureChannelCredentials());
         return channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Milliseconds(50)));
       },
-      absl::Seconds(20)) &&
+      absl::Seconds(120)) &&
          n.pid != 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "storage/bootstrap.h"
 #include "storage/engine.h"
 #include "storage/keys.h"
 #include "storage/log_batch.h"
@@ -110,6 +111,90 @@ TEST(EngineTest, PartitionLimitIsEnforced) {
   absl::Status s = (*engine)->CreatePartition(3, {});
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(s.message().find("the limit is 2"), absl::string_view::npos) << s;
+}
+
+// Many partitions are created together, all or none: a duplicate or a
+// count past the limit creates nothing.
+TEST(EngineTest, CreatePartitionsIsAllOrNone) {
+  TempDir dir;
+  EngineOptions options = TestEngineOptions(dir.path());
+  options.max_partitions = 300;
+  {
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok());
+    ASSERT_TRUE((*engine)->CreatePartition(5, Voters({1})).ok());
+    std::vector<std::pair<uint64_t, raft::ConfState>> many;
+    for (uint64_t p = 10; p < 260; ++p) many.emplace_back(p, Voters({1, 2, 3}));
+    many.emplace_back(5, Voters({1}));
+    absl::Status exists = (*engine)->CreatePartitions(many);
+    EXPECT_EQ(exists.code(), absl::StatusCode::kAlreadyExists) << exists;
+    EXPECT_NE(exists.message().find("partition 5"), absl::string_view::npos) << exists;
+    many.back() = {10, Voters({1})};
+    EXPECT_EQ((*engine)->CreatePartitions(many).code(), absl::StatusCode::kAlreadyExists) << "listed twice";
+    many.pop_back();
+    std::vector<std::pair<uint64_t, raft::ConfState>> too_many = many;
+    for (uint64_t p = 1000; p < 1050; ++p) too_many.emplace_back(p, Voters({1}));
+    absl::Status full = (*engine)->CreatePartitions(too_many);
+    EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+    EXPECT_NE(full.message().find("the limit is 300"), absl::string_view::npos) << full;
+    EXPECT_EQ((*engine)->PartitionIds(), std::vector<uint64_t>{5}) << "a refused call creates nothing";
+    ASSERT_TRUE((*engine)->CreatePartitions(many).ok());
+    EXPECT_TRUE((*engine)->CreatePartitions({}).ok());
+  }
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok());
+  EXPECT_EQ((*engine)->PartitionIds().size(), 251u);
+  for (uint64_t p : {10, 137, 259}) {
+    auto log = RaftLogStore::Open(engine->get(), p, LogLimits());
+    ASSERT_TRUE(log.ok()) << p;
+    auto initial = (*log)->LoadInitialState();
+    ASSERT_TRUE(initial.ok()) << p;
+    EXPECT_EQ(initial->conf_state.voters_size(), 3) << p;
+  }
+}
+
+// Bootstrap records every partition's initial state with one call, finishes
+// one that a crash interrupted, leaves a bootstrapped one alone, and refuses
+// (writing nothing) while any partition holds other state.
+TEST(EngineTest, BootstrapPartitionsIsIdempotentAndRefusesUsedPartitions) {
+  TempDir dir;
+  auto engine = OpenEngine(dir.path());
+  ASSERT_NE(engine, nullptr);
+  std::vector<PartitionBootstrap> boots;
+  for (uint64_t p = 0; p < 40; ++p) {
+    PartitionBootstrap boot;
+    boot.partition_id = p;
+    boot.snapshot.set_index(1);
+    boot.snapshot.set_term(1);
+    *boot.snapshot.mutable_conf_state() = Voters({1, 2, 3});
+    boot.hard_state = MakeHardState(1, 0, 1);
+    boots.push_back(boot);
+  }
+  // As if a crash came after creating partition 3 but before its bootstrap.
+  ASSERT_TRUE(engine->CreatePartition(3, Voters({1, 2, 3})).ok());
+  ASSERT_TRUE(BootstrapPartitions(engine.get(), boots).ok());
+  ASSERT_TRUE(BootstrapPartitions(engine.get(), boots).ok()) << "a second run changes nothing";
+  EXPECT_EQ(engine->PartitionIds().size(), 40u);
+  for (uint64_t p : {0, 3, 39}) {
+    auto log = RaftLogStore::Open(engine.get(), p, LogLimits());
+    ASSERT_TRUE(log.ok()) << p;
+    EXPECT_EQ((*log)->LastIndex(), 1u) << p;
+    EXPECT_EQ((*log)->hard_state().term(), 1u) << p;
+  }
+  // Partition 7 moves on; bootstrapping it again must not rewind it.
+  {
+    auto log = RaftLogStore::Open(engine.get(), 7, LogLimits());
+    ASSERT_TRUE(log.ok());
+    LogBatch batch(engine.get(), LogLimits());
+    ASSERT_TRUE(batch.Append(log->get(), MakeEntries(2, 5, 1)).ok());
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  boots.push_back(boots.front());
+  boots.back().partition_id = 40;
+  absl::Status used = BootstrapPartitions(engine.get(), boots);
+  EXPECT_EQ(used.code(), absl::StatusCode::kFailedPrecondition) << used;
+  EXPECT_NE(used.message().find("partition 7"), absl::string_view::npos) << used;
+  EXPECT_FALSE(engine->HasPartition(40)) << "the refused call created nothing";
 }
 
 TEST(EngineTest, DropPartitionRemovesItsColumnFamilyAndLog) {
