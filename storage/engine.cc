@@ -1,5 +1,7 @@
 #include "storage/engine.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
@@ -54,7 +56,10 @@ absl::Status RemoveDirContents(const std::string& dir) {
 }  // namespace
 
 Engine::Engine(const EngineOptions& options)
-    : options_(options), db_dir_(options.dir + "/db"), staging_dir_(options.dir + "/staging") {}
+    : options_(options), db_dir_(options.dir + "/db"), staging_dir_(options.dir + "/staging") {
+  // Idle until the open database hands it a column family.
+  dropper_ = std::thread([this] { RunDropper(); });
+}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   if (absl::Status valid = options.Validate(); !valid.ok()) return valid;
@@ -224,6 +229,7 @@ Engine::~Engine() {
     absl::MutexLock lock(&mu_);
     partitions_.clear();
   }
+  StopDropper();
   RKV_CHECK_MSG(live_cfs_.load() == 0,
                 "a StateMachine, SnapshotReader or StagedSnapshot outlived its Engine");
   if (db_ == nullptr) return;
@@ -264,25 +270,19 @@ bool Engine::HasPartition(uint64_t partition_id) const {
   return partitions_.contains(partition_id);
 }
 
-absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::NewCf(uint64_t partition_id) {
-  absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> cfs = NewCfs({partition_id});
-  if (!cfs.ok()) return cfs.status();
-  return std::move(cfs->front());
-}
-
 absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> Engine::NewCfs(
-    const std::vector<uint64_t>& partition_ids) {
+    const std::vector<std::pair<uint64_t, uint64_t>>& generations) {
   std::vector<std::string> names;
-  std::vector<uint64_t> generations;
-  for (uint64_t partition_id : partition_ids) {
-    generations.push_back(next_generation_++);
-    names.push_back(keys::StateMachineCfName(partition_id, generations.back()));
+  for (const auto& [partition_id, generation] : generations) {
+    names.push_back(keys::StateMachineCfName(partition_id, generation));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s =
       db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(*partition_options_), names, &handles);
   std::vector<std::shared_ptr<const PartitionCf>> cfs;
-  for (size_t i = 0; i < handles.size(); ++i) cfs.push_back(Share(partition_ids[i], generations[i], handles[i]));
+  for (size_t i = 0; i < handles.size(); ++i) {
+    cfs.push_back(Share(generations[i].first, generations[i].second, handles[i]));
+  }
   if (!s.ok()) {
     // RocksDB may have created some of them.
     for (const auto& cf : cfs) DropCf(cf);
@@ -310,7 +310,11 @@ absl::Status Engine::CreatePartitions(const std::vector<std::pair<uint64_t, raft
         "cannot create ", ids.size() == 1 ? "partition " : "partitions from ", ids.front(),
         ": this node hosts ", partitions_.size(), " partitions; the limit is ", options_.max_partitions));
   }
-  absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> cfs = NewCfs(ids);
+  std::vector<std::pair<uint64_t, uint64_t>> generations;
+  for (uint64_t partition_id : ids) generations.emplace_back(partition_id, next_generation_++);
+  // Under mu_, so no one creates these partitions meanwhile; only bootstrap
+  // and new replicas get here.
+  absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> cfs = NewCfs(generations);
   if (!cfs.ok()) return cfs.status();
   rocksdb::WriteBatch batch;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -483,16 +487,52 @@ absl::Status Engine::ActivateLocked(uint64_t partition_id, Slot* slot, uint64_t 
 
 absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::CreateStagingCf(
     uint64_t partition_id) {
-  absl::MutexLock lock(&mu_);
-  return NewCf(partition_id);
+  uint64_t generation = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    generation = next_generation_++;
+  }
+  // Without mu_, which a group commit installing a snapshot and the apply
+  // thread activating one need: this may take most of a second with
+  // thousands of partitions.
+  absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> cfs = NewCfs({{partition_id, generation}});
+  if (!cfs.ok()) return cfs.status();
+  return std::move(cfs->front());
 }
 
 void Engine::DiscardStagingCf(const std::shared_ptr<const PartitionCf>& cf) { DropCf(cf); }
 
 void Engine::DropCf(const std::shared_ptr<const PartitionCf>& cf) {
-  // The switch or removal that retired this column family is already durable;
-  // if the drop fails the column family is an orphan, dropped by the next Open.
-  if (!db_->DropColumnFamily(cf->handle).ok()) failed_drops_.fetch_add(1);
+  absl::MutexLock lock(&drop_mu_);
+  drops_.push_back(cf);
+}
+
+void Engine::RunDropper() {
+  pthread_setname_np(pthread_self(), "rkv-cf-drop");
+  while (true) {
+    std::shared_ptr<const PartitionCf> cf;
+    {
+      absl::MutexLock lock(&drop_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drop_mu_) { return stop_dropping_ || !drops_.empty(); };
+      drop_mu_.Await(absl::Condition(&ready));
+      // Stopping drains the queue first: a clean shutdown leaves no orphans.
+      if (drops_.empty()) return;
+      cf = std::move(drops_.front());
+      drops_.pop_front();
+    }
+    // The switch or removal that retired this column family is already
+    // durable; if the drop fails (or never runs, after a crash) the column
+    // family is an orphan, dropped by the next Open.
+    if (!db_->DropColumnFamily(cf->handle).ok()) failed_drops_.fetch_add(1);
+  }
+}
+
+void Engine::StopDropper() {
+  {
+    absl::MutexLock lock(&drop_mu_);
+    stop_dropping_ = true;
+  }
+  dropper_.join();
 }
 
 }  // namespace rkv::storage

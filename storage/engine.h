@@ -19,10 +19,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -171,14 +173,20 @@ class Engine final {
   void DropOrphans() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const PartitionCf> Share(uint64_t partition_id, uint64_t generation,
                                            rocksdb::ColumnFamilyHandle* handle);
-  absl::StatusOr<std::shared_ptr<const PartitionCf>> NewCf(uint64_t partition_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A new generation for each partition, created together (all or none).
+  // Creates the column families of (partition, generation) pairs together,
+  // all or none. It rewrites RocksDB's OPTIONS file (see DropCf), so callers
+  // other than bootstrap reserve generations under mu_ and call it without.
   absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> NewCfs(
-      const std::vector<uint64_t>& partition_ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      const std::vector<std::pair<uint64_t, uint64_t>>& generations);
   absl::Status ActivateLocked(uint64_t partition_id, Slot* slot, uint64_t applied_index,
                               bool* activated) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands cf to the dropper thread. RocksDB rewrites its OPTIONS file, which
+  // lists every column family, on each drop: with thousands of partitions
+  // that takes most of a second, which the caller (the apply thread
+  // activating a snapshot, for one) must not wait for.
   void DropCf(const std::shared_ptr<const PartitionCf>& cf);
+  void RunDropper();
+  void StopDropper();
 
   const EngineOptions options_;
   const std::string db_dir_;
@@ -196,6 +204,10 @@ class Engine final {
   // PartitionCf objects alive; must be 0 when the Engine is destroyed.
   std::atomic<int64_t> live_cfs_{0};
   std::atomic<uint64_t> failed_drops_{0};
+  absl::Mutex drop_mu_;
+  std::deque<std::shared_ptr<const PartitionCf>> drops_ ABSL_GUARDED_BY(drop_mu_);
+  bool stop_dropping_ ABSL_GUARDED_BY(drop_mu_) = false;
+  std::thread dropper_;
   std::atomic<uint64_t> synced_writes_{0};
   std::atomic<uint64_t> next_staging_id_{1};
 
