@@ -381,11 +381,14 @@ bool Driver::ProcessReadys() {
   std::map<uint64_t, std::vector<PartitionMessage>> outgoing;
   for (auto& [replica, ready] : readys) {
     for (raft::Message& m : ready.messages) {
+      // Read before the message is moved: argument evaluation order is
+      // unspecified, and with m.to() beside std::move(m) every snapshot once
+      // went to node 0, so a follower behind the compacted log never caught up.
+      const uint64_t to = m.to();
       if (m.type() == pb::MSG_SNAPSHOT) {
-        send_snapshot_(m.to(), replica->partition_id(), std::move(m));
+        send_snapshot_(to, replica->partition_id(), std::move(m));
         continue;
       }
-      const uint64_t to = m.to();
       PartitionMessage pm;
       pm.set_partition_id(replica->partition_id());
       *pm.mutable_message() = std::move(m);
