@@ -260,6 +260,11 @@ absl::Status Node::StartServers() {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(metrics_.get()));
   client_builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  // Members forward requests over channels that ping every 2 s, also while
+  // idle (GrpcTransport::ChannelArgs); by default the server counts those as
+  // abuse and closes the connection with GOAWAY "too_many_pings".
+  client_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  client_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   // A request may carry a value at the limit plus its key and framing.
   client_builder.SetMaxReceiveMessageSize(
       static_cast<int>(config_.limits.max_value_bytes + config_.limits.max_key_bytes + (64 << 10)));
