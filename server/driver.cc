@@ -238,11 +238,10 @@ void Driver::BalanceLeaders() {
     if (ticks_ < state.next_check_tick) continue;
     // Checked every tick: check-quorum clears `recent_active` once per
     // election timeout, so a check on a fixed beat could always land just
-    // after that and never see the preferred voter active. So the check is
-    // kept narrow: the voters are read (a full GetStatus) once per
-    // membership, then only the transfer and one peer's progress.
-    // Not while a transfer is under way.
-    if (raw.LeadTransferee() != raft::kNoNode) continue;
+    // after that and never see the preferred voter active. So each check is
+    // narrow: the voters are read (a full GetStatus) once per membership,
+    // then only the transfer under way and one peer's progress.
+    if (raw.LeadTransferee() != raft::kNoNode) continue;  // a transfer is under way
     if (state.preferred == raft::kNoNode) {
       const raft::Status status = raw.GetStatus();
       // Not during a membership change.

@@ -57,7 +57,7 @@ class Replica final {
 
   // Proposals in the log, by index, waiting for their entry to commit.
   std::map<uint64_t, PendingProposal>& proposals() { return proposals_; }
-  // Reads waiting for this iteration's ReadIndex, and reads whose ReadIndex
+  // Reads waiting for the next ReadIndex request, and reads whose ReadIndex
   // request (by context) is in flight.
   std::vector<PendingRead>& reads_to_request() { return reads_to_request_; }
   std::map<std::string, std::vector<PendingRead>>& reads_in_flight() { return reads_in_flight_; }
