@@ -41,6 +41,8 @@ def parse_args(argv):
     p.add_argument("--tick-ms", type=int, default=100)
     p.add_argument("--election-ticks", type=int, default=10)
     p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--log-retain", type=int, default=500,
+                   help="rkvd --log-retain-entries; a small value makes lagging nodes catch up from snapshots")
     p.add_argument("--op-timeout", type=float, default=2.0)
     p.add_argument("--quiet", type=float, default=3.0, help="seconds of calm after the last heal")
     p.add_argument("--proxy", action="store_true", help="route peer links through the fault proxy")
@@ -222,7 +224,7 @@ def main(argv):
         ctx.cluster = cluster_mod.Cluster(
             ctx.net, args.rkvd, workdir, os.path.join(out_dir, "nodes"), proxy=use_proxy,
             faketime=use_faketime, tick_ms=args.tick_ms, election_ticks=args.election_ticks, bug=args.bug,
-            partitions=args.partitions, op_timeout=args.op_timeout)
+            partitions=args.partitions, op_timeout=args.op_timeout, retain=args.log_retain)
         if use_proxy:
             with open(ctx.proxy_config, "w") as f:
                 f.write("{}")
