@@ -181,9 +181,15 @@ rocksdb::ColumnFamilyOptions MakePartitionCfOptions(const EngineOptions& options
   // (ratio x write_buffer_size), so with hundreds of partitions it would eat
   // the memtable budget before any data did. Applying a plain Put does not
   // read (below), so the filter would rarely pay off.
-  // Arena blocks default to 1/8 of the write buffer; an active memtable holds
-  // at least one, so with many partitions small blocks keep the budget for data.
-  cf.arena_block_size = 256 << 10;
+  // Arena blocks default to 1/8 of the write buffer. Every written
+  // partition's active memtable holds at least one, and all of them count
+  // against the memtable budget: with 4,096 partitions 256 KiB blocks alone
+  // were four times the budget, and the write-buffer manager flushed tiny
+  // memtables without pause (a third of a core per node on flush threads,
+  // 1,000 writes/s). So blocks are sized for one per partition to fill at
+  // most a quarter of the budget, between 16 and 256 KiB.
+  const uint64_t per_partition = options.memtable_budget_bytes / 4 / std::max<uint64_t>(options.max_partitions, 1);
+  cf.arena_block_size = std::clamp<uint64_t>(per_partition / 4096 * 4096, 16 << 10, 256 << 10);
   // A Put that does not return the previous value is a blind merge operand
   // (storage/mvcc.h), folded over the key's record when read or compacted.
   cf.merge_operator = PutMergeOperator();

@@ -74,6 +74,27 @@ TEST(EngineTest, OptionsAreValidated) {
   EXPECT_TRUE(EngineOptions{.dir = "/tmp/x"}.Validate().ok());
 }
 
+// One arena block per partition fits in a quarter of the memtable budget
+// (16 KiB to 256 KiB), so thousands of idle memtables do not keep the
+// write-buffer manager flushing.
+TEST(EngineTest, MemtableArenaBlocksShrinkWithThePartitionBound) {
+  EngineOptions options = TestEngineOptions("/tmp/unused");
+  options.memtable_budget_bytes = 256ull << 20;
+  SharedResources shared = MakeSharedResources(options);
+  options.max_partitions = 9;
+  EXPECT_EQ(MakePartitionCfOptions(options, shared).arena_block_size, 256u << 10);
+  options.max_partitions = 1025;
+  EXPECT_EQ(MakePartitionCfOptions(options, shared).arena_block_size, 60u << 10);
+  options.max_partitions = 4097;
+  EXPECT_EQ(MakePartitionCfOptions(options, shared).arena_block_size, 16u << 10);
+  for (uint64_t partitions : {9, 1025, 4097, 100000}) {
+    options.max_partitions = partitions;
+    const uint64_t block = MakePartitionCfOptions(options, shared).arena_block_size;
+    EXPECT_EQ(block % 4096, 0u) << partitions;
+    EXPECT_TRUE(block * partitions <= options.memtable_budget_bytes / 4 || block == 16u << 10) << partitions;
+  }
+}
+
 TEST(EngineTest, PartitionsSurviveRestart) {
   TempDir dir;
   {
