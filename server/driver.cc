@@ -141,7 +141,9 @@ bool Driver::Call(absl::AnyInvocable<void() &&> fn) {
 
 void Driver::Run() {
   std::vector<Input> inputs;
-  bool more_ready = false;
+  // A restarted replica may have committed entries to apply at once.
+  TouchAll();
+  bool more_ready = true;
   while (!inbox_.closed()) {
     inputs.clear();
     // Readys left from the last pass (a leader's commit after persisting)
@@ -161,8 +163,7 @@ void Driver::Run() {
     ProcessReadys();
     // A round answered in this pass lets the reads that waited for it go now.
     RequestReads();
-    more_ready = false;
-    for (auto& [id, replica] : replicas_) more_ready |= replica->raw().HasReady();
+    more_ready = !touched_.empty();
   }
   FailEverything(absl::UnavailableError(absl::StrCat("node ", options_.node_id, " is shutting down")));
 }
@@ -186,26 +187,46 @@ void Driver::Handle(Input& input) {
       return;
     }
     replica->reads_to_request().push_back(std::move(r->read));
+    reads_waiting_.insert(r->partition_id);
   } else if (auto* batch = std::get_if<pb::MessageBatch>(&input)) {
     HandleMessages(*batch);
   } else if (auto* u = std::get_if<UnreachableInput>(&input)) {
     for (uint64_t partition : u->partitions) {
-      if (Replica* replica = Find(partition)) replica->raw().ReportUnreachable(u->peer);
+      if (Replica* replica = Find(partition)) {
+        replica->raw().ReportUnreachable(u->peer);
+        Touch(replica);
+      }
     }
   } else if (auto* s = std::get_if<SnapshotStatusInput>(&input)) {
-    if (Replica* replica = Find(s->partition_id)) replica->raw().ReportSnapshot(s->peer, s->succeeded);
+    if (Replica* replica = Find(s->partition_id)) {
+      replica->raw().ReportSnapshot(s->peer, s->succeeded);
+      Touch(replica);
+    }
   } else if (auto* received = std::get_if<SnapshotReceivedInput>(&input)) {
     Replica* replica = Find(received->partition_id);
     if (replica == nullptr) return;
     // Raft decides whether to take it; the staged state waits for its Ready.
     replica->staged_snapshot() = std::move(received->staged);
+    Touch(replica);
     absl::Status s = replica->raw().Step(std::move(received->message));
     if (!s.ok()) spdlog::warn("partition={} rejected a snapshot message: {}", received->partition_id, s.message());
   } else if (auto* applied = std::get_if<AppliedInput>(&input)) {
     HandleApplied(*applied);
   } else if (auto* call = std::get_if<CallInput>(&input)) {
     std::move(call->fn)();
+    // It may have called into any replica's raft (a leader transfer).
+    TouchAll();
   }
+}
+
+void Driver::Touch(Replica* replica) {
+  if (replica->touched()) return;
+  replica->set_touched(true);
+  touched_.push_back(replica);
+}
+
+void Driver::TouchAll() {
+  for (auto& [id, replica] : replicas_) Touch(replica);
 }
 
 void Driver::HandleMessages(pb::MessageBatch& batch) {
@@ -216,6 +237,7 @@ void Driver::HandleMessages(pb::MessageBatch& batch) {
                     batch.from_node(), pm.partition_id());
       continue;
     }
+    Touch(replica);
     absl::Status s = replica->raw().Step(std::move(*pm.mutable_message()));
     if (!s.ok()) {
       spdlog::warn("partition={} rejected a message from node {}: {}", pm.partition_id(),
@@ -226,6 +248,8 @@ void Driver::HandleMessages(pb::MessageBatch& batch) {
 
 void Driver::Tick() {
   for (auto& [id, replica] : replicas_) replica->raw().Tick();
+  // Ticks and leader transfers (BalanceLeaders) may leave a Ready anywhere.
+  TouchAll();
   ++ticks_;
   if (options_.balance_leaders) BalanceLeaders();
 }
@@ -268,8 +292,8 @@ void Driver::BalanceLeaders() {
 
 void Driver::ProposeQueued() {
   for (auto& [partition_id, queued] : queued_proposals_) {
-    if (queued.empty()) continue;
     Replica& replica = *Find(partition_id);
+    Touch(&replica);
     raft::RawNode& raw = replica.raw();
     size_t next = 0;
     while (next < queued.size()) {
@@ -305,17 +329,23 @@ void Driver::ProposeQueued() {
       }
       next += count;
     }
-    queued.clear();
   }
+  // Emptied, not kept per partition: the next pass visits only what it queues.
+  queued_proposals_.clear();
 }
 
 void Driver::RequestReads() {
-  for (auto& [id, replica] : replicas_) {
+  for (auto it = reads_waiting_.begin(); it != reads_waiting_.end();) {
+    Replica* replica = Find(*it);
     std::vector<PendingRead>& reads = replica->reads_to_request();
-    if (reads.empty()) continue;
+    if (reads.empty()) {  // expired
+      it = reads_waiting_.erase(it);
+      continue;
+    }
     if (replica->raw().Leader() == raft::kNoNode) {
       for (PendingRead& read : reads) FinishRead(read, NotLeader(*replica));
       reads.clear();
+      it = reads_waiting_.erase(it);
       continue;
     }
     // One ReadIndex serves every read queued since the last one (thesis §6.4
@@ -326,21 +356,27 @@ void Driver::RequestReads() {
     // whose heartbeats may have left before they arrived.
     if (!replica->reads_in_flight().empty() &&
         ticks_ < replica->read_requested_tick() + options_.read_retry_ticks) {
+      ++it;
       continue;
     }
     std::string context = absl::StrCat(options_.node_id, ".", ++read_sequence_);
     replica->raw().ReadIndex(context);
+    Touch(replica);
     replica->reads_in_flight()[context] = std::move(reads);
     replica->set_read_requested_tick(ticks_);
     reads.clear();
     if (PartitionMetrics* m = replica->metrics()) Add(m->read_index_rounds);
+    it = reads_waiting_.erase(it);
   }
 }
 
 bool Driver::ProcessReadys() {
+  std::vector<Replica*> candidates;
+  candidates.swap(touched_);
+  for (Replica* replica : candidates) replica->set_touched(false);
   std::vector<std::pair<Replica*, raft::Ready>> readys;
   storage::LogBatch batch(engine_, options_.log_limits);
-  for (auto& [id, replica] : replicas_) {
+  for (Replica* replica : candidates) {
     if (!replica->raw().HasReady()) continue;
     raft::Ready ready = replica->raw().TakeReady();
     storage::RaftLogStore* store = &replica->log_store();
@@ -411,6 +447,8 @@ bool Driver::ProcessReadys() {
       Set(m->proposals_pending, static_cast<double>(replica->proposals().size()));
     }
     replica->raw().Advance();
+    // A leader's commit after persisting is a Ready for the next pass.
+    if (replica->raw().HasReady()) Touch(replica);
   }
   for (auto& [to, messages] : outgoing) transport_->Send(to, std::move(messages));
   return true;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -144,6 +145,10 @@ class Driver final {
   bool ProcessReadys();
   void CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task);
   void OnLeaderChange(Replica& replica, const raft::SoftState& soft);
+  // Lists a replica whose raft state a call may have changed, for this
+  // pass's Ready check; TouchAll lists every replica (each tick).
+  void Touch(Replica* replica);
+  void TouchAll();
   void ExpireRequests(absl::Time now);
   // Fails the reads past their deadline and removes them from `reads`.
   void ExpireReads(uint64_t partition_id, absl::Time now, std::vector<PendingRead>& reads);
@@ -172,6 +177,12 @@ class Driver final {
   // Driver thread only.
   std::map<uint64_t, std::vector<std::pair<std::string, PendingProposal>>> queued_proposals_;
   uint64_t read_sequence_ = 0;
+  // The replicas a pass checks for a Ready, instead of every replica: with
+  // thousands of partitions, scanning all of them each pass cost more than
+  // the work (HasReady alone was 19% of the driver at 4,096 partitions).
+  std::vector<Replica*> touched_;
+  // Partitions whose reads wait for a ReadIndex request.
+  std::set<uint64_t> reads_waiting_;
   uint64_t ticks_ = 0;
   // What BalanceLeaders knows of a partition it leads. Erased when the
   // partition's leader or voters change.

@@ -61,6 +61,9 @@ class Replica final {
   // request (by context) is in flight.
   std::vector<PendingRead>& reads_to_request() { return reads_to_request_; }
   std::map<std::string, std::vector<PendingRead>>& reads_in_flight() { return reads_in_flight_; }
+  // Whether the driver listed this replica to check for a Ready this pass.
+  bool touched() const { return touched_; }
+  void set_touched(bool touched) { touched_ = touched; }
   // The driver tick at which the latest ReadIndex request went out.
   uint64_t read_requested_tick() const { return read_requested_tick_; }
   void set_read_requested_tick(uint64_t tick) { read_requested_tick_ = tick; }
@@ -88,6 +91,7 @@ class Replica final {
   std::vector<PendingRead> reads_to_request_;
   std::map<std::string, std::vector<PendingRead>> reads_in_flight_;
   uint64_t read_requested_tick_ = 0;
+  bool touched_ = false;
   std::unique_ptr<storage::StagedSnapshot> staged_snapshot_;
   std::map<uint64_t, raft::ConfState> conf_history_;
   uint64_t applied_index_ = 0;
