@@ -22,7 +22,7 @@
 #include "rkv/v1/kv.grpc.pb.h"
 #include "server/partitioner.h"
 #include "tests/integration/local_cluster.h"
-#include "tests/util/http_get.h"
+#include "tests/util/scrape.h"
 #include "tests/util/seed.h"
 #include "tests/util/wait_for.h"
 
@@ -503,12 +503,7 @@ TEST_F(SnapshotCatchUpTest, FollowerBehindTheCompactedLogsCatchesUpFromSnapshots
   }
   ASSERT_TRUE(cluster_.StartNode(down)) << cluster_.DumpLogs();
   auto snapshots_received = [&] {
-    std::optional<HttpResponse> r = HttpGet(cluster_.MetricsAddress(down), "/metrics");
-    if (!r || r->status != 200) return 0.0;
-    const std::string name = "rkv_snapshots_received_total{";
-    const size_t at = r->body.find(name);
-    if (at == std::string::npos) return 0.0;
-    return std::stod(r->body.substr(r->body.find(' ', at) + 1));
+    return Sum(Scrape(cluster_.MetricsAddress(down)), "rkv_snapshots_received_total");
   };
   // Every partition's last write is readable on the restarted node from its
   // own replica.

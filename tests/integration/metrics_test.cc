@@ -26,39 +26,13 @@
 #include "tests/integration/local_cluster.h"
 #include "tests/util/free_port.h"
 #include "tests/util/http_get.h"
+#include "tests/util/scrape.h"
 #include "tests/util/wait_for.h"
 
 extern char** environ;
 
 namespace rkv::testing {
 namespace {
-
-// Parses the Prometheus text format into "name{labels}" -> value.
-std::map<std::string, double> Scrape(const std::string& address) {
-  std::map<std::string, double> out;
-  std::optional<HttpResponse> r = HttpGet(address, "/metrics");
-  if (!r || r->status != 200) return out;
-  for (absl::string_view line : absl::StrSplit(r->body, '\n', absl::SkipEmpty())) {
-    if (line.front() == '#') continue;
-    const size_t space = line.rfind(' ');
-    if (space == absl::string_view::npos) continue;
-    out[std::string(line.substr(0, space))] = std::stod(std::string(line.substr(space + 1)));
-  }
-  return out;
-}
-
-// The sum of every series of a metric whose labels contain all of `parts`.
-double Sum(const std::map<std::string, double>& metrics, const std::string& name,
-           const std::vector<std::string>& parts = {}) {
-  double total = 0;
-  for (const auto& [series, value] : metrics) {
-    if (series.rfind(name + "{", 0) != 0 && series != name) continue;
-    bool match = true;
-    for (const std::string& p : parts) match &= series.find(p) != std::string::npos;
-    if (match) total += value;
-  }
-  return total;
-}
 
 class MetricsTest : public ::testing::Test {
  protected:
