@@ -17,8 +17,21 @@
 namespace rkv::storage {
 namespace {
 
-// Adds p's bootstrap records to batch unless it already holds exactly them.
-absl::Status AddBootstrap(Engine* engine, const PartitionBootstrap& p, rocksdb::WriteBatch* batch) {
+void AddRecords(Engine* engine, const PartitionBootstrap& p, const PartitionCf& cf,
+                rocksdb::WriteBatch* batch) {
+  auto snapshot_key = keys::SnapshotMetadataKey(p.partition_id);
+  auto hard_state_key = keys::HardStateKey(p.partition_id);
+  batch->Put(engine->raft_cf(), ToSlice(snapshot_key.view()),
+             EncodeSnapshotMetadataRecord(p.partition_id, p.snapshot));
+  batch->Put(engine->raft_cf(), ToSlice(hard_state_key.view()),
+             EncodeHardStateRecord(p.partition_id, p.hard_state));
+  batch->Put(cf.handle, ToSlice(keys::kAppliedKey), EncodeAppliedRecord(p.snapshot.index(), p.snapshot.term()));
+  batch->Put(cf.handle, ToSlice(keys::kConfStateKey), EncodeConfStateRecord(p.snapshot.conf_state()));
+}
+
+// Adds the bootstrap records of p, a partition that existed before this
+// call, to batch unless it already holds exactly them.
+absl::Status AddBootstrapOfExisting(Engine* engine, const PartitionBootstrap& p, rocksdb::WriteBatch* batch) {
   absl::StatusOr<std::unique_ptr<RaftLogStore>> log = RaftLogStore::Open(engine, p.partition_id, LogLimits());
   if (!log.ok()) return log.status();
   absl::StatusOr<std::shared_ptr<const PartitionCf>> cf = engine->ActiveCf(p.partition_id);
@@ -35,15 +48,7 @@ absl::Status AddBootstrap(Engine* engine, const PartitionBootstrap& p, rocksdb::
         "partition ", p.partition_id, " holds a raft log up to index ", (*log)->LastIndex(),
         " and applied index ", meta->applied_index, "; it cannot be bootstrapped again"));
   }
-  auto snapshot_key = keys::SnapshotMetadataKey(p.partition_id);
-  auto hard_state_key = keys::HardStateKey(p.partition_id);
-  batch->Put(engine->raft_cf(), ToSlice(snapshot_key.view()),
-             EncodeSnapshotMetadataRecord(p.partition_id, p.snapshot));
-  batch->Put(engine->raft_cf(), ToSlice(hard_state_key.view()),
-             EncodeHardStateRecord(p.partition_id, p.hard_state));
-  batch->Put((*cf)->handle, ToSlice(keys::kAppliedKey),
-             EncodeAppliedRecord(p.snapshot.index(), p.snapshot.term()));
-  batch->Put((*cf)->handle, ToSlice(keys::kConfStateKey), EncodeConfStateRecord(p.snapshot.conf_state()));
+  AddRecords(engine, p, **cf, batch);
   return absl::OkStatus();
 }
 
@@ -56,15 +61,18 @@ absl::Status BootstrapPartitions(Engine* engine, const std::vector<PartitionBoot
   for (const PartitionBootstrap& p : partitions) {
     if (!engine->HasPartition(p.partition_id)) {
       missing.push_back(&p);
-    } else if (absl::Status s = AddBootstrap(engine, p, &batch); !s.ok()) {
+    } else if (absl::Status s = AddBootstrapOfExisting(engine, p, &batch); !s.ok()) {
       return s;
     }
   }
   std::vector<std::pair<uint64_t, raft::ConfState>> created;
   for (const PartitionBootstrap* p : missing) created.emplace_back(p->partition_id, p->snapshot.conf_state());
   if (absl::Status s = engine->CreatePartitions(created); !s.ok()) return s;
+  // Just created, so empty: nothing to read back.
   for (const PartitionBootstrap* p : missing) {
-    if (absl::Status s = AddBootstrap(engine, *p, &batch); !s.ok()) return s;
+    absl::StatusOr<std::shared_ptr<const PartitionCf>> cf = engine->ActiveCf(p->partition_id);
+    if (!cf.ok()) return cf.status();
+    AddRecords(engine, *p, **cf, &batch);
   }
   if (batch.Count() == 0) return absl::OkStatus();
   return engine->Write(&batch, /*sync=*/true,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include <rocksdb/db.h>
@@ -299,8 +300,9 @@ absl::Status Engine::CreatePartitions(const std::vector<std::pair<uint64_t, raft
   if (partitions.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   std::vector<uint64_t> ids;
+  std::set<uint64_t> listed;
   for (const auto& [partition_id, conf_state] : partitions) {
-    if (partitions_.contains(partition_id) || std::find(ids.begin(), ids.end(), partition_id) != ids.end()) {
+    if (partitions_.contains(partition_id) || !listed.insert(partition_id).second) {
       return absl::AlreadyExistsError(absl::StrCat("partition ", partition_id, " already exists"));
     }
     ids.push_back(partition_id);
