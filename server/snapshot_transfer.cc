@@ -38,10 +38,9 @@ void SnapshotSender::Send(uint64_t to, uint64_t partition_id, raft::Message mess
     it->thread.join();
     it = transfers_.erase(it);
   }
-  if (!peer_addresses_.count(to)) {
-    spdlog::warn("partition={} cannot send a snapshot to node {}: no such member", partition_id, to);
-  }
-  if (stopping_ || active_ >= max_concurrent_ || !peer_addresses_.count(to)) {
+  const bool known = peer_addresses_.count(to) > 0;
+  if (!known) spdlog::warn("partition={} cannot send a snapshot to node {}: no such member", partition_id, to);
+  if (stopping_ || active_ >= max_concurrent_ || !known) {
     // Raft retries after a failed report.
     report_(partition_id, to, false);
     return;
