@@ -9,7 +9,7 @@ packages=(
   librocksdb-dev libabsl-dev libspdlog-dev prometheus-cpp-dev libcivetweb-dev libxxhash-dev
   libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-  # tests/lint: clang-tidy's use-after-move check.
+  # tests/lint: clang-tidy's use-after-move check and clang's thread-safety analysis.
   clang-tidy
   python3-grpcio python3-protobuf prometheus
   # deploy/ checks in ctest (Python only; no Docker engine): compose config,

@@ -23,11 +23,11 @@ class Inbox final {
   // Moves item in and returns true, or leaves item untouched and returns
   // false when the inbox is full or closed (the caller still owns it and
   // answers with RESOURCE_EXHAUSTED or UNAVAILABLE).
-  bool Push(T&& item) { return PushTo(items_, std::move(item)); }
+  bool Push(T&& item) { return PushTo(/*wake=*/true, std::move(item)); }
   // As Push, but a waiting driver is not woken: the item waits for the next
   // pass, at the latest the next tick. For reports that nothing waits on,
   // where waking the driver would cost a context switch for no gain.
-  bool PushWithoutWaking(T&& item) { return PushTo(unhurried_, std::move(item)); }
+  bool PushWithoutWaking(T&& item) { return PushTo(/*wake=*/false, std::move(item)); }
   // Waits until there is an item pushed with Push, the deadline passes, or
   // the inbox closes; then moves every queued item into out.
   void TakeAll(absl::Time deadline, std::vector<T>* out) {
@@ -51,10 +51,11 @@ class Inbox final {
 
  private:
   // Both queues count against the one capacity.
-  bool PushTo(std::deque<T>& queue, T&& item) {
+  // Only items_ wakes TakeAll, so `wake` picks the queue.
+  bool PushTo(bool wake, T&& item) {
     absl::MutexLock lock(&mu_);
     if (closed_ || items_.size() + unhurried_.size() >= capacity_) return false;
-    queue.push_back(std::move(item));
+    (wake ? items_ : unhurried_).push_back(std::move(item));
     return true;
   }
 

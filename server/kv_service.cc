@@ -381,7 +381,9 @@ class RangeGather final {
         remaining_(parts) {}
 
   void Add(absl::StatusOr<pb::RangeResult> result, uint64_t revision) {
-    bool last = false;
+    absl::Status error;
+    std::vector<pb::RangeResult> results;
+    uint64_t max_revision = 0;
     {
       absl::MutexLock lock(&mu_);
       if (!result.ok()) {
@@ -390,22 +392,30 @@ class RangeGather final {
         results_.push_back(std::move(*result));
         revision_ = std::max(revision_, revision);
       }
-      last = --remaining_ == 0;
+      if (--remaining_ > 0) return;
+      // The last slice: the merge works on what is taken out here, under the
+      // lock. Reading the members after the unlock was safe only because
+      // every other callback had returned, which the thread-safety analysis
+      // (tests/lint) cannot see.
+      error = std::move(error_);
+      results = std::move(results_);
+      max_revision = revision_;
     }
-    if (last) Finish();
+    Finish(error, results, max_revision);
   }
 
  private:
-  void Finish() {
-    if (!error_.ok()) {
-      reactor_->Finish(ToGrpcStatus(error_, context_));
+  void Finish(const absl::Status& error, const std::vector<pb::RangeResult>& results,
+              uint64_t revision) {
+    if (!error.ok()) {
+      reactor_->Finish(ToGrpcStatus(error, context_));
       delete this;
       return;
     }
     std::vector<const pb::KeyValue*> all;
     uint64_t count = 0;
     bool more = false;
-    for (const pb::RangeResult& r : results_) {
+    for (const pb::RangeResult& r : results) {
       count += r.count();
       more |= r.more();
       for (const pb::KeyValue& kv : r.kvs()) all.push_back(&kv);
@@ -422,7 +432,7 @@ class RangeGather final {
       ++taken;
     }
     if (taken < all.size()) more = true;
-    ctx_.FillHeader(0, revision_, response_->mutable_header());
+    ctx_.FillHeader(0, revision, response_->mutable_header());
     response_->set_count(count);
     response_->set_more(more && !request_.count_only());
     if (response_->more() && taken > 0) response_->set_next_key(all[taken - 1]->key() + std::string(1, '\0'));
