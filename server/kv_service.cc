@@ -472,6 +472,12 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
   } else {
     partitions = ctx_.partitioner->DataPartitions();
   }
+  if (partitions.empty()) {
+    // A layout always has data partitions; were it ever empty, the gather
+    // below would wait for slices that never come and the call would hang.
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError("this member knows no data partitions"), context));
+    return reactor;
+  }
   const absl::Time deadline = RequestDeadline(*context);
   auto* gather = new RangeGather(ctx_, *request, response, context, reactor, partitions.size());
   for (uint64_t partition : partitions) {
