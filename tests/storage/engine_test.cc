@@ -278,6 +278,35 @@ TEST(EngineTest, OrphanColumnFamiliesAreDroppedAtOpen) {
   EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-4-1"}));
 }
 
+TEST(EngineTest, ManyDropsAndOrphansAllLand) {
+  // Drops queue up on the dropper thread (one per snapshot install or removed
+  // replica), and a crash leaves staged column families for Open to drop.
+  // Each must go, and only those.
+  TempDir dir;
+  {
+    auto engine = OpenEngine(dir.path());
+    for (uint64_t p = 1; p <= 12; ++p) ASSERT_TRUE(engine->CreatePartition(p, Voters({1})).ok()) << p;
+    for (uint64_t p = 1; p <= 10; ++p) ASSERT_TRUE(engine->DropPartition(p).ok()) << p;
+    // Three staged snapshots a crash keeps from being committed.
+    for (uint64_t p : {11, 12, 12}) {
+      auto staged = engine->CreateStagingCf(p);
+      ASSERT_TRUE(staged.ok()) << staged.status();
+      staged->reset();
+    }
+    EXPECT_EQ(engine->PartitionIds(), (std::vector<uint64_t>{11, 12}));
+  }
+  EXPECT_EQ(ColumnFamilies(dir.path()),
+            (std::vector<std::string>{"default", "raft", "sm-11-11", "sm-11-13", "sm-12-12",
+                                      "sm-12-14", "sm-12-15"}));
+  {
+    auto engine = OpenEngine(dir.path());
+    ASSERT_NE(engine, nullptr);
+    EXPECT_EQ(engine->failed_drop_count(), 0u);
+    EXPECT_EQ(engine->PartitionIds(), (std::vector<uint64_t>{11, 12}));
+  }
+  EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-11-11", "sm-12-12"}));
+}
+
 TEST(EngineTest, StagingFilesOfAnInterruptedReceiveAreRemovedAtOpen) {
   TempDir dir;
   { OpenEngine(dir.path()); }
