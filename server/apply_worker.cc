@@ -20,36 +20,41 @@ void ApplyWorker::Start() {
 
 void ApplyWorker::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    SteadyMutexLock lock(&mu_);
     stopping_ = true;
   }
+  mu_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void ApplyWorker::Submit(ApplyTask task) {
-  absl::MutexLock lock(&mu_);
-  // Back-pressure: the driver waits while apply is far behind, rather than
-  // queueing without bound (STYLE §1.6). One task is always admitted.
-  auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return queued_entries_ < max_queued_entries_ || queue_.empty() || stopping_;
-  };
-  mu_.Await(absl::Condition(&has_room));
-  queued_entries_ += task.entries.size();
-  queue_.push_back(std::move(task));
+  {
+    SteadyMutexLock lock(&mu_);
+    // Back-pressure: the driver waits while apply is far behind, rather than
+    // queueing without bound (STYLE §1.6). One task is always admitted.
+    mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return queued_entries_ < max_queued_entries_ || queue_.empty() || stopping_;
+    });
+    queued_entries_ += task.entries.size();
+    queue_.push_back(std::move(task));
+  }
+  mu_.NotifyAll();
 }
 
 void ApplyWorker::Run() {
   while (true) {
     std::deque<ApplyTask> tasks;
     {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+      SteadyMutexLock lock(&mu_);
       // Wakes periodically to time out reads whose index is never reached.
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(100));
+      mu_.AwaitFor([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); },
+                   absl::Milliseconds(100));
       if (queue_.empty() && stopping_) break;
       tasks.swap(queue_);
       queued_entries_ = 0;
     }
+    // A Submit waiting for room may go on.
+    mu_.NotifyAll();
     for (ApplyTask& task : tasks) Apply(task);
     ExpireReads(absl::Now());
   }

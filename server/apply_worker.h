@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/metrics.h"
 #include "server/requests.h"
+#include "server/steady_mutex.h"
 #include "storage/state_machine.h"
 
 namespace rkv::server {
@@ -66,7 +66,7 @@ class ApplyWorker final {
   const uint64_t max_queued_entries_;
   Metrics* const metrics_;
   AppliedFn on_applied_;
-  absl::Mutex mu_;
+  SteadyMutex mu_;
   std::deque<ApplyTask> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t queued_entries_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

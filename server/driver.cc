@@ -50,7 +50,7 @@ Driver::Driver(const DriverOptions& options, storage::Engine* engine, Transport*
 Driver::~Driver() { Stop(); }
 
 void Driver::Start() {
-  next_tick_ = absl::Now() + options_.tick;
+  next_tick_ = SteadyClock::now() + TickInterval();
   for (auto& [id, replica] : replicas_) OnLeaderChange(*replica, {replica->raw().Leader(), raft::Role::kFollower});
   thread_ = StartNamedThread("rkv-driver", [this] { Run(); });
 }
@@ -148,15 +148,20 @@ void Driver::Run() {
     inputs.clear();
     // Readys left from the last pass (a leader's commit after persisting)
     // are handled at once; otherwise wait for input or the next tick.
-    inbox_.TakeAll(more_ready ? absl::InfinitePast() : next_tick_, &inputs);
+    if (more_ready) {
+      inbox_.TakeAllNow(&inputs);
+    } else {
+      inbox_.TakeAll(next_tick_, &inputs);
+    }
     for (Input& input : inputs) Handle(input);
-    const absl::Time now = absl::Now();
+    const SteadyClock::time_point now = SteadyClock::now();
     if (now >= next_tick_) {
       Tick();
-      ExpireRequests(now);
-      next_tick_ += options_.tick;
+      // Request deadlines come from clients as wall-clock times.
+      ExpireRequests(absl::Now());
+      next_tick_ += TickInterval();
       // After a stall, do not tick in a burst: time is measured, not owed.
-      if (next_tick_ < now) next_tick_ = now + options_.tick;
+      if (next_tick_ < now) next_tick_ = now + TickInterval();
     }
     ProposeQueued();
     RequestReads();
@@ -627,7 +632,7 @@ void Driver::FailEverything(const absl::Status& status) {
   }
   queued_proposals_.clear();
   std::vector<Input> inputs;
-  inbox_.TakeAll(absl::InfinitePast(), &inputs);
+  inbox_.TakeAllNow(&inputs);
   for (Input& input : inputs) {
     if (auto* p = std::get_if<ProposeInput>(&input)) {
       FinishProposal(p->proposal, NotProposed(status.message(), p->partition_id, 0, ""),

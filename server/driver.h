@@ -149,6 +149,7 @@ class Driver final {
   // pass's Ready check; TouchAll lists every replica (each tick).
   void Touch(Replica* replica);
   void TouchAll();
+  SteadyClock::duration TickInterval() const { return absl::ToChronoNanoseconds(options_.tick); }
   void ExpireRequests(absl::Time now);
   // Fails the reads past their deadline and removes them from `reads`.
   void ExpireReads(uint64_t partition_id, absl::Time now, std::vector<PendingRead>& reads);
@@ -194,7 +195,9 @@ class Driver final {
     uint64_t preferred = 0;
   };
   std::map<uint64_t, BalanceState> balance_;
-  absl::Time next_tick_;
+  // On the monotonic clock: a wall-clock step must neither stall ticks (a
+  // leader that stops heartbeating) nor fire them in a burst.
+  SteadyClock::time_point next_tick_;
 };
 
 }  // namespace rkv::server

@@ -7,9 +7,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/logging.h"
+#include "server/steady_mutex.h"
 #include "server/thread_name.h"
 #include "spdlog/spdlog.h"
 
@@ -35,7 +35,7 @@ class PeerSender final {
   void Enqueue(std::vector<PartitionMessage> messages) {
     std::vector<uint64_t> dropped;
     {
-      absl::MutexLock lock(&mu_);
+      SteadyMutexLock lock(&mu_);
       if (stopping_) return;
       for (PartitionMessage& m : messages) {
         if (queue_.size() >= limits_.max_queued_messages) {
@@ -45,6 +45,7 @@ class PeerSender final {
         }
       }
     }
+    mu_.NotifyAll();
     if (!dropped.empty()) {
       if (metrics_ != nullptr) Add(metrics_->send_failures, static_cast<double>(dropped.size()));
       on_unreachable_(peer_id_, std::move(dropped));
@@ -53,11 +54,12 @@ class PeerSender final {
 
   void Stop() {
     {
-      absl::MutexLock lock(&mu_);
+      SteadyMutexLock lock(&mu_);
       if (stopping_) return;
       stopping_ = true;
       if (context_) context_->TryCancel();
     }
+    mu_.NotifyAll();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -81,9 +83,9 @@ class PeerSender final {
       on_unreachable_(peer_id_, {partitions.begin(), partitions.end()});
       CloseStream();
       DropQueued();
-      absl::MutexLock lock(&mu_);
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(backoff_ms));
+      SteadyMutexLock lock(&mu_);
+      mu_.AwaitFor([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; },
+                   absl::Milliseconds(backoff_ms));
       backoff_ms = std::min(backoff_ms * 2, limits_.max_backoff_ms);
       if (stopping_) return;
     }
@@ -91,9 +93,8 @@ class PeerSender final {
 
   // Waits for queued messages and takes up to max_batch_bytes of them.
   bool TakeBatch(std::vector<PartitionMessage>* batch) {
-    absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
-    mu_.Await(absl::Condition(&ready));
+    SteadyMutexLock lock(&mu_);
+    mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); });
     if (stopping_) return false;
     size_t bytes = 0;
     while (!queue_.empty() && (batch->empty() || bytes < limits_.max_batch_bytes)) {
@@ -107,7 +108,7 @@ class PeerSender final {
   void OpenStream(rkv::internal::Peer::Stub* stub) {
     auto context = std::make_unique<grpc::ClientContext>();
     {
-      absl::MutexLock lock(&mu_);
+      SteadyMutexLock lock(&mu_);
       context_ = context.get();
     }
     ack_ = rkv::internal::BatchAck();
@@ -145,7 +146,7 @@ class PeerSender final {
                     status.error_message());
     }
     writer_.reset();
-    absl::MutexLock lock(&mu_);
+    SteadyMutexLock lock(&mu_);
     context_ = nullptr;
     owned_context_.reset();
   }
@@ -153,7 +154,7 @@ class PeerSender final {
   void DropQueued() {
     std::set<uint64_t> partitions;
     {
-      absl::MutexLock lock(&mu_);
+      SteadyMutexLock lock(&mu_);
       for (const PartitionMessage& m : queue_) partitions.insert(m.partition_id());
       queue_.clear();
     }
@@ -168,7 +169,7 @@ class PeerSender final {
   PeerMetrics* const metrics_;
   UnreachableFn on_unreachable_;
 
-  absl::Mutex mu_;
+  SteadyMutex mu_;
   std::deque<PartitionMessage> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // The open stream's context, so Stop() can cancel a blocked Write.

@@ -10,8 +10,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include "server/steady_mutex.h"
 
 namespace rkv::server {
 
@@ -29,23 +28,29 @@ class Inbox final {
   // where waking the driver would cost a context switch for no gain.
   bool PushWithoutWaking(T&& item) { return PushTo(/*wake=*/false, std::move(item)); }
   // Waits until there is an item pushed with Push, the deadline passes, or
-  // the inbox closes; then moves every queued item into out.
-  void TakeAll(absl::Time deadline, std::vector<T>* out) {
-    absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !items_.empty() || closed_; };
-    mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  // the inbox closes; then moves every queued item into out. The deadline is
+  // on the monotonic clock: the driver's ticks must not follow the wall clock.
+  void TakeAll(SteadyClock::time_point deadline, std::vector<T>* out) {
+    SteadyMutexLock lock(&mu_);
+    mu_.AwaitUntil([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !items_.empty() || closed_; },
+                   deadline);
     out->reserve(out->size() + unhurried_.size() + items_.size());
     for (T& item : unhurried_) out->push_back(std::move(item));
     for (T& item : items_) out->push_back(std::move(item));
     unhurried_.clear();
     items_.clear();
   }
+  // Takes whatever is queued without waiting.
+  void TakeAllNow(std::vector<T>* out) { TakeAll(SteadyClock::time_point::min(), out); }
   void Close() {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
+    {
+      SteadyMutexLock lock(&mu_);
+      closed_ = true;
+    }
+    mu_.NotifyAll();
   }
   bool closed() const {
-    absl::MutexLock lock(&mu_);
+    SteadyMutexLock lock(&mu_);
     return closed_;
   }
 
@@ -53,14 +58,17 @@ class Inbox final {
   // Both queues count against the one capacity.
   // Only items_ wakes TakeAll, so `wake` picks the queue.
   bool PushTo(bool wake, T&& item) {
-    absl::MutexLock lock(&mu_);
-    if (closed_ || items_.size() + unhurried_.size() >= capacity_) return false;
-    (wake ? items_ : unhurried_).push_back(std::move(item));
+    {
+      SteadyMutexLock lock(&mu_);
+      if (closed_ || items_.size() + unhurried_.size() >= capacity_) return false;
+      (wake ? items_ : unhurried_).push_back(std::move(item));
+    }
+    if (wake) mu_.NotifyAll();
     return true;
   }
 
   const size_t capacity_;
-  mutable absl::Mutex mu_;
+  mutable SteadyMutex mu_;
   std::deque<T> items_ ABSL_GUARDED_BY(mu_);
   std::deque<T> unhurried_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

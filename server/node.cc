@@ -402,7 +402,7 @@ void Node::PingPeers() {
 void Node::RunHousekeeping() {
   auto meta = replicas_.find(kMetaPartition);
   bool meta_recorded = false;
-  while (!stopping_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+  while (!stopping_.WaitFor(absl::Seconds(1))) {
     UpdateStorageMetrics();
     UpdateMemberMetrics();
     PingPeers();

@@ -27,6 +27,7 @@
 #include "server/partitioner.h"
 #include "server/replica.h"
 #include "server/snapshot_transfer.h"
+#include "server/steady_mutex.h"
 #include "storage/engine.h"
 
 namespace rkv::server {
@@ -86,7 +87,7 @@ class Node final {
   std::unique_ptr<HttpServer> http_server_;
 
   // Wakes the housekeeping thread for shutdown.
-  absl::Notification stopping_;
+  StopSignal stopping_;
   std::thread housekeeping_;
   std::atomic<bool> shut_down_{false};
 };

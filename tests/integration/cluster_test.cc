@@ -24,6 +24,7 @@
 #include "tests/integration/local_cluster.h"
 #include "tests/util/scrape.h"
 #include "tests/util/seed.h"
+#include "tests/util/temp_dir.h"
 #include "tests/util/wait_for.h"
 
 namespace rkv::testing {
@@ -396,6 +397,112 @@ TEST_F(ClusterTest, EachStageRunsOnANamedThread) {
   for (const char* want : {"rkv-driver", "rkv-apply", "rkv-send-2", "rkv-send-3", "rkv-housekeep", "rkv-cf-drop"}) {
     EXPECT_TRUE(names.count(want)) << want << " is not among " << absl::StrJoin(names, ", ");
   }
+}
+
+// libfaketime, from Debian's faketime package (deploy/install-deps.sh).
+constexpr char kFaketimeLibrary[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+// Node 1 runs under libfaketime, so the test can step its wall clock; only the
+// wall clock is faked, as an NTP step or a resumed VM would move it.
+class ClockStepTest : public ClusterTest {
+ protected:
+  ClockStepTest() : ClusterTest(Options()) { SetClock("+0"); }
+
+  static const std::string& ClockFile() {
+    static TempDir* dir = new TempDir();
+    static const std::string file = dir->Sub("node1.faketime");
+    return file;
+  }
+  static LocalClusterOptions Options() {
+    LocalClusterOptions options;
+    options.node_env[1] = {absl::StrCat("LD_PRELOAD=", kFaketimeLibrary),
+                           absl::StrCat("FAKETIME_TIMESTAMP_FILE=", ClockFile()),
+                           "FAKETIME_CACHE_DURATION=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"};
+    return options;
+  }
+  void SetUp() override {
+    if (!std::filesystem::exists(kFaketimeLibrary)) {
+      GTEST_SKIP() << kFaketimeLibrary << " is missing: install Debian's faketime package";
+    }
+    ClusterTest::SetUp();
+  }
+  static void SetClock(const std::string& offset) {
+    std::ofstream(ClockFile(), std::ios::trunc) << offset << "\n";
+  }
+
+  // How far node 1's wall clock is from this process's, as node 1 stamps a
+  // write it leads: the expiry of a key put with a TTL.
+  std::optional<absl::Duration> NodeOneClockOffset() {
+    server::Partitioner partitioner(cluster_.partitions());
+    std::string key;
+    for (int i = 0; key.empty(); ++i) {
+      const std::string candidate = absl::StrCat("clock-probe-", i);
+      if (server::PreferredLeader(partitioner.PartitionOf(candidate), cluster_.ids()) == 1) key = candidate;
+    }
+    grpc::ClientContext put_context;
+    Deadline(&put_context);
+    v1::PutRequest put;
+    put.set_key(key);
+    put.set_ttl_ms(3600 * 1000);
+    v1::PutResponse put_response;
+    const absl::Time before = absl::Now();
+    // Only node 1's own stamp tells its clock; the key's partition may be
+    // led elsewhere for a moment.
+    if (!cluster_.Kv(1).Put(&put_context, put, &put_response).ok() ||
+        put_response.header().member_id() != 1) {
+      return std::nullopt;
+    }
+    grpc::ClientContext get_context;
+    Deadline(&get_context);
+    v1::GetRequest get;
+    get.set_key(key);
+    v1::GetResponse got;
+    if (!cluster_.Kv(1).Get(&get_context, get, &got).ok() || !got.found()) return std::nullopt;
+    return absl::FromUnixMillis(static_cast<int64_t>(got.kv().expiry_unix_ms())) - absl::Hours(1) - before;
+  }
+};
+
+// A node whose wall clock steps back keeps ticking: its Raft timers run on the
+// monotonic clock. With ticks on the wall clock, the step back of two minutes
+// stopped node 1's ticks for two minutes; it then refused votes (its view of
+// the old leader's lease never expired), so the failover below, which needs
+// node 1's vote, could not finish.
+TEST_F(ClockStepTest, ANodeWhoseClockStepsBackKeepsItsRaftTimers) {
+  SetClock("+120s");
+  std::optional<absl::Duration> offset;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        offset = NodeOneClockOffset();
+        return offset && *offset > absl::Seconds(100);
+      },
+      absl::Seconds(30)))
+      << "node 1 never ran two minutes ahead";
+  SetClock("+0");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        offset = NodeOneClockOffset();
+        return offset && absl::AbsDuration(*offset) < absl::Seconds(10);
+      },
+      absl::Seconds(30)))
+      << "node 1's clock never came back";
+  // Node 2 dies: every partition must now agree on a leader among nodes 1
+  // and 3, which needs node 1's timers.
+  const absl::Time killed = absl::Now();
+  cluster_.Kill(2);
+  const uint64_t groups = cluster_.partitions() + 1;  // the data partitions and the meta partition
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (uint64_t partition = 0; partition < groups; ++partition) {
+          const uint64_t leader = cluster_.LeaderOf(partition, 1);
+          if (leader == 0 || leader == 2 || cluster_.LeaderOf(partition, 3) != leader) return false;
+        }
+        return true;
+      },
+      absl::Seconds(15)))
+      << "a partition found no leader among nodes 1 and 3";
+  std::cout << "[ measured ] after node 1's clock stepped back two minutes, failover of node 2 took "
+            << absl::ToInt64Milliseconds(absl::Now() - killed) << " ms\n";
+  EXPECT_TRUE(PutSafely("after-the-step", "v").ok());
 }
 
 // The pending-proposal bound turns overload into RESOURCE_EXHAUSTED, never a

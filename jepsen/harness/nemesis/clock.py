@@ -1,9 +1,11 @@
 """Clock faults on one node through libfaketime (Debian's faketime): the
 node runs with LD_PRELOAD and a timestamp file; a skew writes an offset, a
 strobe flips it back and forth. Only the wall clock is faked
-(FAKETIME_DONT_FAKE_MONOTONIC=1): Raft ticks and deadlines use the
-monotonic clock, so what this tests is that no correctness depends on
-wall-clock agreement (TTL expiry, log timestamps)."""
+(FAKETIME_DONT_FAKE_MONOTONIC=1), as an NTP step would move it. What
+this tests: no correctness depends on wall-clock agreement (TTL expiry, log
+timestamps), and a step does not stall a node's Raft timers, which run on
+the monotonic clock (the convergence check catches a node that stopped
+ticking)."""
 import threading
 
 
