@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/logging.h"
+#include "server/stall_watch.h"
 #include "server/steady_mutex.h"
 #include "server/thread_name.h"
 #include "spdlog/spdlog.h"
@@ -63,16 +64,28 @@ class PeerSender final {
     if (thread_.joinable()) thread_.join();
   }
 
+  // A stream stuck opening or writing past the stall timeout is cancelled,
+  // which fails the blocked call at once, so the sender reconnects. Called by
+  // the transport's watchdog thread.
+  void CancelIfStalled() {
+    if (!progress_.StalledFor(absl::Milliseconds(limits_.stall_timeout_ms))) return;
+    SteadyMutexLock lock(&mu_);
+    if (context_ != nullptr && !stall_cancelled_) {
+      stall_cancelled_ = true;
+      if (metrics_ != nullptr) Add(metrics_->stalled_streams);
+      spdlog::warn("the stream to node {} at {} made no progress for {} ms; reconnecting", peer_id_,
+                   address_, limits_.stall_timeout_ms);
+      context_->TryCancel();
+    }
+  }
+
  private:
   void Run() {
-    auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
-                                             GrpcTransport::ChannelArgs(limits_));
-    auto stub = rkv::internal::Peer::NewStub(channel);
     int backoff_ms = limits_.min_backoff_ms;
     while (true) {
       std::vector<PartitionMessage> batch;
       if (!TakeBatch(&batch)) return;
-      if (!writer_) OpenStream(stub.get());
+      if (!writer_) OpenStream();
       if (Write(&batch)) {
         backoff_ms = limits_.min_backoff_ms;
         continue;
@@ -105,14 +118,21 @@ class PeerSender final {
     return true;
   }
 
-  void OpenStream(rkv::internal::Peer::Stub* stub) {
+  // Each stream gets a new channel, and with it a new connection (channels
+  // do not share subchannels; see ChannelArgs): reconnecting then waits only
+  // for the sender's own back-off, on the monotonic clock, never for a gRPC
+  // reconnect timer that a wall-clock step may hold back.
+  void OpenStream() {
     auto context = std::make_unique<grpc::ClientContext>();
     {
       SteadyMutexLock lock(&mu_);
       context_ = context.get();
+      stall_cancelled_ = false;
     }
+    stub_ = rkv::internal::Peer::NewStub(grpc::CreateCustomChannel(
+        address_, grpc::InsecureChannelCredentials(), GrpcTransport::ChannelArgs(limits_)));
     ack_ = rkv::internal::BatchAck();
-    writer_ = stub->Stream(context.get(), &ack_);
+    writer_ = progress_.Watched([&] { return stub_->Stream(context.get(), &ack_); });
     owned_context_ = std::move(context);
   }
 
@@ -123,7 +143,7 @@ class PeerSender final {
     wire.set_to_node(peer_id_);
     wire.mutable_messages()->Reserve(static_cast<int>(batch->size()));
     for (PartitionMessage& m : *batch) *wire.add_messages() = std::move(m);
-    if (writer_->Write(wire)) {
+    if (progress_.Watched([&] { return writer_->Write(wire); })) {
       if (metrics_ != nullptr) {
         Add(metrics_->sent_messages, static_cast<double>(wire.messages_size()));
         Add(metrics_->sent_bytes, static_cast<double>(wire.ByteSizeLong()));
@@ -137,15 +157,16 @@ class PeerSender final {
     return false;
   }
 
+  // Only a broken stream is closed, so nothing is left to flush: cancelling
+  // first keeps Finish from waiting on a peer that may never answer. A stream
+  // that already failed keeps its first status.
   void CloseStream() {
     if (!writer_) return;
-    writer_->WritesDone();
+    owned_context_->TryCancel();
     grpc::Status status = writer_->Finish();
-    if (!status.ok()) {
-      spdlog::debug("peer stream to node {} at {} closed: {}", peer_id_, address_,
-                    status.error_message());
-    }
+    spdlog::debug("peer stream to node {} at {} closed: {}", peer_id_, address_, status.error_message());
     writer_.reset();
+    stub_.reset();
     SteadyMutexLock lock(&mu_);
     context_ = nullptr;
     owned_context_.reset();
@@ -172,10 +193,15 @@ class PeerSender final {
   SteadyMutex mu_;
   std::deque<PartitionMessage> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // The open stream's context, so Stop() can cancel a blocked Write.
+  // The open stream's context, so Stop() and the watchdog can cancel a
+  // blocked call.
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool stall_cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  // Armed by the sender thread around the calls that may block on the peer.
+  ProgressWatch progress_;
 
   // Used by the sender thread only.
+  std::unique_ptr<rkv::internal::Peer::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> owned_context_;
   std::unique_ptr<grpc::ClientWriter<rkv::internal::MessageBatch>> writer_;
   rkv::internal::BatchAck ack_;
@@ -191,6 +217,9 @@ grpc::ChannelArguments GrpcTransport::ChannelArgs(const TransportLimits& limits)
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, limits.min_backoff_ms);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, limits.min_backoff_ms);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, limits.max_backoff_ms);
+  // Each channel owns its connection: a new channel connects at once instead
+  // of inheriting the back-off timer of a shared subchannel.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxReceiveMessageSize(64 << 20);
   return args;
 }
@@ -204,11 +233,16 @@ GrpcTransport::GrpcTransport(uint64_t cluster_id, uint64_t self_id,
     senders_.emplace(id, std::make_unique<PeerSender>(cluster_id, self_id, id, address, limits,
                                                       metrics->Peer(id), on_unreachable));
   }
+  watchdog_ = std::make_unique<PeriodicThread>(
+      "rkv-send-watch", absl::Milliseconds(std::max(limits.stall_timeout_ms / 4, 10)), [this] {
+        for (auto& [id, sender] : senders_) sender->CancelIfStalled();
+      });
 }
 
 GrpcTransport::~GrpcTransport() { Stop(); }
 
 void GrpcTransport::Stop() {
+  watchdog_->Stop();
   for (auto& [id, sender] : senders_) sender->Stop();
 }
 

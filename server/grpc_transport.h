@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "rkv/internal/peer.grpc.pb.h"
 #include "server/metrics.h"
+#include "server/stall_watch.h"
 #include "server/transport.h"
 
 namespace rkv::server {
@@ -30,6 +31,12 @@ struct TransportLimits {
   size_t max_batch_bytes = 2 << 20;
   int min_backoff_ms = 50;
   int max_backoff_ms = 2000;
+  // A stream that has been opening, or blocked in one write, for this long
+  // is cancelled and reconnected. gRPC's own timers (keepalive, connect
+  // deadline, reconnect backoff) wait on the wall clock in the Abseil Debian
+  // ships, so a step of the clock can hold them for as long as the step; this
+  // watchdog runs on the monotonic clock.
+  int stall_timeout_ms = 5000;
 };
 
 // Called with the partitions whose messages to `peer` were dropped.
@@ -55,6 +62,9 @@ class GrpcTransport final : public Transport {
 
  private:
   std::map<uint64_t, std::unique_ptr<PeerSender>> senders_;
+  // Cancels streams that stopped making progress (TransportLimits::
+  // stall_timeout_ms).
+  std::unique_ptr<PeriodicThread> watchdog_;
 };
 
 // Receives Raft message batches from peers. Validates the cluster and the

@@ -56,6 +56,9 @@ Metrics::Metrics(uint64_t node_id, bool enabled, const std::vector<std::string>&
   peer_received_messages_ = counter("rkv_peer_received_messages_total", "Raft messages received from each peer.");
   peer_send_failures_ = counter("rkv_peer_send_failures_total",
                                 "Raft messages dropped because a peer's queue was full or its stream broke.");
+  peer_stalled_streams_ = counter("rkv_peer_stalled_streams_total",
+                                  "Streams to each peer cancelled and reconnected because they made no progress "
+                                  "for the stall timeout.");
   grpc_requests_ = counter("rkv_grpc_requests_total", "Client gRPC requests served, by method and status code.");
   grpc_latency_ = histogram("rkv_grpc_request_duration_seconds", "Latency of client gRPC requests, by method.");
   member_info_ = gauge("rkv_member_info", "One series per cluster member (value 1), with its addresses and role.");
@@ -116,7 +119,8 @@ PeerMetrics* Metrics::Peer(uint64_t peer_id) {
     slot = std::make_unique<PeerMetrics>(PeerMetrics{
         &peer_rtt_->Add(labels, SecondsBuckets()), &peer_sent_bytes_->Add(labels),
         &peer_received_bytes_->Add(labels), &peer_sent_messages_->Add(labels),
-        &peer_received_messages_->Add(labels), &peer_send_failures_->Add(labels)});
+        &peer_received_messages_->Add(labels), &peer_send_failures_->Add(labels),
+        &peer_stalled_streams_->Add(labels)});
   }
   return slot.get();
 }

@@ -45,6 +45,7 @@ struct PeerMetrics {
   prometheus::Counter* sent_messages;
   prometheus::Counter* received_messages;
   prometheus::Counter* send_failures;
+  prometheus::Counter* stalled_streams;
 };
 
 // Per gRPC method: requests by status code, and latency.
@@ -111,6 +112,7 @@ class Metrics final {
   prometheus::Family<prometheus::Counter>* peer_sent_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* peer_received_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* peer_send_failures_ = nullptr;
+  prometheus::Family<prometheus::Counter>* peer_stalled_streams_ = nullptr;
   prometheus::Family<prometheus::Counter>* grpc_requests_ = nullptr;
   prometheus::Family<prometheus::Histogram>* grpc_latency_ = nullptr;
   prometheus::Family<prometheus::Gauge>* member_info_ = nullptr;

@@ -11,6 +11,12 @@
 
 namespace rkv::server {
 
+// Longer than a peer stream's stall timeout: a receiver may take seconds to
+// stage a large snapshot, and at thousands of partitions each column-family
+// create holds its writes for about a second.
+constexpr absl::Duration kSnapshotStallTimeout = absl::Seconds(30);
+
+
 namespace pb = rkv::internal;
 
 SnapshotSender::SnapshotSender(uint64_t cluster_id, uint64_t self_id,
@@ -50,14 +56,16 @@ void SnapshotSender::Send(uint64_t to, uint64_t partition_id, raft::Message mess
   std::thread thread([this, to, partition_id, done, message = std::move(message),
                       sm = std::move(state_machine)]() mutable {
     grpc::ClientContext context;
+    ProgressWatch progress;
     {
       absl::MutexLock lock(&mu_);
-      contexts_.push_back(&context);
+      calls_.push_back({&context, &progress});
     }
-    const bool ok = Stream(to, partition_id, std::move(message), *sm, &context);
+    const bool ok = Stream(to, partition_id, std::move(message), *sm, &context, progress);
     {
       absl::MutexLock lock(&mu_);
-      contexts_.erase(std::find(contexts_.begin(), contexts_.end(), &context));
+      calls_.erase(std::find_if(calls_.begin(), calls_.end(),
+                                [&](const Call& c) { return c.context == &context; }));
       --active_;
     }
     report_(partition_id, to, ok);
@@ -67,7 +75,8 @@ void SnapshotSender::Send(uint64_t to, uint64_t partition_id, raft::Message mess
 }
 
 bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message message,
-                              storage::StateMachine& state_machine, grpc::ClientContext* context) {
+                            storage::StateMachine& state_machine, grpc::ClientContext* context,
+                            ProgressWatch& progress) {
   absl::StatusOr<std::unique_ptr<storage::SnapshotReader>> reader = state_machine.OpenSnapshot(limits_);
   if (!reader.ok()) {
     spdlog::warn("partition={} could not open a snapshot for node {}: {}", partition_id, to,
@@ -84,7 +93,8 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
                                            GrpcTransport::ChannelArgs(TransportLimits()));
   auto stub = pb::Peer::NewStub(channel);
   pb::SnapshotAck ack;
-  std::unique_ptr<grpc::ClientWriter<pb::SnapshotChunk>> writer = stub->SendSnapshot(context, &ack);
+  std::unique_ptr<grpc::ClientWriter<pb::SnapshotChunk>> writer =
+      progress.Watched([&] { return stub->SendSnapshot(context, &ack); });
   bool first = true;
   uint64_t bytes = 0;
   while (true) {
@@ -109,11 +119,14 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
       bytes += (*chunk)->size();
       out.set_data(std::move(**chunk));
     }
-    if (!writer->Write(out)) break;
+    if (!progress.Watched([&] { return writer->Write(out); })) break;
     if (out.last()) break;
   }
-  writer->WritesDone();
-  grpc::Status status = writer->Finish();
+  // Finish waits for the receiver to stage the whole snapshot.
+  grpc::Status status = progress.Watched([&] {
+    writer->WritesDone();
+    return writer->Finish();
+  });
   if (!status.ok() || !ack.accepted()) {
     spdlog::warn("partition={} snapshot to node {} failed: {} {}", partition_id, to,
                  status.error_message(), ack.error());
@@ -128,14 +141,26 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
 }
 
 void SnapshotSender::Stop() {
+  watchdog_.Stop();
   std::vector<Transfer> transfers;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    for (grpc::ClientContext* context : contexts_) context->TryCancel();
+    for (const Call& call : calls_) call.context->TryCancel();
     transfers.swap(transfers_);
   }
   for (Transfer& t : transfers) t.thread.join();
+}
+
+void SnapshotSender::CancelStalled() {
+  absl::MutexLock lock(&mu_);
+  for (const Call& call : calls_) {
+    if (call.progress->StalledFor(kSnapshotStallTimeout)) {
+      spdlog::warn("a snapshot transfer made no progress for {}; cancelling it",
+                   absl::FormatDuration(kSnapshotStallTimeout));
+      call.context->TryCancel();
+    }
+  }
 }
 
 grpc::Status ReceiveSnapshot(storage::Engine* engine, const storage::SnapshotLimits& limits,

@@ -22,6 +22,7 @@
 #include "raft/types.h"
 #include "rkv/internal/peer.grpc.pb.h"
 #include "server/metrics.h"
+#include "server/stall_watch.h"
 #include "storage/engine.h"
 #include "storage/limits.h"
 #include "storage/snapshot.h"
@@ -50,8 +51,18 @@ class SnapshotSender final {
   void Stop();
 
  private:
+  // One transfer's call, as the watchdog sees it.
+  struct Call {
+    grpc::ClientContext* context;
+    const ProgressWatch* progress;
+  };
+
   bool Stream(uint64_t to, uint64_t partition_id, raft::Message message,
-                storage::StateMachine& state_machine, grpc::ClientContext* context);
+              storage::StateMachine& state_machine, grpc::ClientContext* context,
+              ProgressWatch& progress);
+  // Cancels the transfers blocked on one call for longer than
+  // kSnapshotStallTimeout (run by the watchdog thread).
+  void CancelStalled();
 
   const uint64_t cluster_id_;
   const uint64_t self_id_;
@@ -64,13 +75,15 @@ class SnapshotSender final {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   size_t active_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<grpc::ClientContext*> contexts_ ABSL_GUARDED_BY(mu_);
+  std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
   struct Transfer {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
   };
   // Joined when finished, at the next Send or at Stop (bounded by max_concurrent).
   std::vector<Transfer> transfers_ ABSL_GUARDED_BY(mu_);
+  // Declared last: it reads calls_ until it stops.
+  PeriodicThread watchdog_{"rkv-snap-watch", absl::Seconds(1), [this] { CancelStalled(); }};
 };
 
 // Receives one snapshot stream; on success hands the Raft message (with the

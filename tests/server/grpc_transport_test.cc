@@ -1,8 +1,12 @@
 // GrpcTransport against a real PeerService on loopback: batches arrive in
 // order, a peer that is not there is reported unreachable without blocking the
-// sender, the stream comes up once the peer does, and Stop returns with a
-// stream open or broken.
+// sender, the stream comes up once the peer does, a stream that never opens is
+// cancelled, and Stop returns with a stream open or broken.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <functional>
@@ -152,6 +156,45 @@ TEST_F(GrpcTransportTest, APeerThatIsNotThereIsReportedAndTheStreamComesUpWithIt
   ASSERT_TRUE(receiver.started());
   ASSERT_TRUE(SendUntil(transport_, 3, &n, [&] { return !receiver.received().empty(); }));
   transport_.Stop();
+}
+
+// A peer whose port completes TCP handshakes but never speaks HTTP/2 (a hung
+// process, or a link that drops everything after the handshake): the stream
+// never opens. The watchdog cancels it after the stall timeout, on the
+// monotonic clock, instead of leaving it to gRPC's 20 s connect deadline,
+// whose timer a wall-clock step can hold back much longer.
+TEST_F(GrpcTransportTest, AStreamThatNeverOpensIsCancelledAfterTheStallTimeout) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  const int one = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  const int hung_port = FreePort();
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(hung_port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  // Never accepted: the kernel completes handshakes into the backlog.
+  ASSERT_EQ(listen(listener, 16), 0);
+  // gRPC's own connect deadline follows the minimum back-off; a minute here
+  // leaves the attempt to the watchdog.
+  TransportLimits limits;
+  limits.min_backoff_ms = 60000;
+  limits.max_backoff_ms = 60000;
+  limits.stall_timeout_ms = 200;
+  Reports reports;
+  GrpcTransport transport(kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", hung_port)}},
+                          limits, &metrics_, reports.Callback());
+  std::vector<PartitionMessage> messages;
+  messages.push_back(Numbered(4, 1));
+  transport.Send(kReceiver, std::move(messages));
+  // One send and no later traffic: the watchdog cancels the stuck stream on
+  // its own, and the lost message is reported.
+  PeerMetrics* peer = metrics_.Peer(kReceiver);
+  EXPECT_TRUE(WaitFor([&] { return peer->stalled_streams->Value() >= 1; }, absl::Seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return reports.Has(kReceiver, 4); }, absl::Seconds(10)));
+  transport.Stop();
+  close(listener);
 }
 
 TEST_F(GrpcTransportTest, StopReturnsWhileThePeerIsGoneAndAfterItLeft) {
