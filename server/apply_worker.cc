@@ -56,7 +56,7 @@ void ApplyWorker::Run() {
     // A Submit waiting for room may go on.
     mu_.NotifyAll();
     for (ApplyTask& task : tasks) Apply(task);
-    ExpireReads(absl::Now());
+    ExpireReads(SteadyClock::now());
   }
   for (auto& [partition, reads] : waiting_reads_) {
     for (auto& [index, read] : reads) {
@@ -111,7 +111,7 @@ void ApplyWorker::Apply(ApplyTask& task) {
   on_applied_(task.partition_id, sm.applied_index(), new_conf);
 }
 
-void ApplyWorker::ExpireReads(absl::Time now) {
+void ApplyWorker::ExpireReads(SteadyClock::time_point now) {
   for (auto& [partition, reads] : waiting_reads_) {
     for (auto it = reads.begin(); it != reads.end();) {
       if (it->second.deadline > now) {

@@ -61,7 +61,7 @@ class ApplyWorker final {
   void Run();
   void Apply(ApplyTask& task);
   void ReleaseReads(uint64_t partition_id, uint64_t applied_index);
-  void ExpireReads(absl::Time now);
+  void ExpireReads(SteadyClock::time_point now);
 
   const uint64_t max_queued_entries_;
   Metrics* const metrics_;

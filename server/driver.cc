@@ -77,7 +77,8 @@ void Driver::Propose(uint64_t partition_id, std::string data, absl::Time deadlin
         detail));
     return;
   }
-  Input input = ProposeInput{partition_id, std::move(data), PendingProposal{0, deadline, std::move(done)}};
+  Input input = ProposeInput{partition_id, std::move(data),
+                             PendingProposal{0, SteadyDeadline(deadline), std::move(done)}};
   if (!inbox_.Push(std::move(input))) {
     // Refused: the inbox is closed (its capacity covers the pending bounds).
     FinishProposal(std::get<ProposeInput>(input).proposal,
@@ -94,7 +95,7 @@ void Driver::Read(uint64_t partition_id, absl::Time deadline, ReadDone done) {
         "node ", options_.node_id, " has ", options_.max_pending_reads, " reads pending; retry later")));
     return;
   }
-  Input input = ReadInput{partition_id, PendingRead{0, deadline, std::move(done)}};
+  Input input = ReadInput{partition_id, PendingRead{0, SteadyDeadline(deadline), std::move(done)}};
   if (!inbox_.Push(std::move(input))) {
     FinishRead(std::get<ReadInput>(input).read,
                absl::UnavailableError(absl::StrCat("node ", options_.node_id, " is shutting down")));
@@ -157,8 +158,7 @@ void Driver::Run() {
     const SteadyClock::time_point now = SteadyClock::now();
     if (now >= next_tick_) {
       Tick();
-      // Request deadlines come from clients as wall-clock times.
-      ExpireRequests(absl::Now());
+      ExpireRequests(now);
       next_tick_ += TickInterval();
       // After a stall, do not tick in a burst: time is measured, not owed.
       if (next_tick_ < now) next_tick_ = now + TickInterval();
@@ -549,7 +549,7 @@ void Driver::OnLeaderChange(Replica& replica, const raft::SoftState& soft) {
   replica.reads_in_flight().clear();
 }
 
-void Driver::ExpireRequests(absl::Time now) {
+void Driver::ExpireRequests(SteadyClock::time_point now) {
   for (auto& [id, replica] : replicas_) {
     auto& proposals = replica->proposals();
     for (auto it = proposals.begin(); it != proposals.end();) {
@@ -572,7 +572,8 @@ void Driver::ExpireRequests(absl::Time now) {
   }
 }
 
-void Driver::ExpireReads(uint64_t partition_id, absl::Time now, std::vector<PendingRead>& reads) {
+void Driver::ExpireReads(uint64_t partition_id, SteadyClock::time_point now,
+                         std::vector<PendingRead>& reads) {
   auto expired = std::partition(reads.begin(), reads.end(),
                                 [now](const PendingRead& r) { return r.deadline > now; });
   for (auto r = expired; r != reads.end(); ++r) {

@@ -150,9 +150,9 @@ class Driver final {
   void Touch(Replica* replica);
   void TouchAll();
   SteadyClock::duration TickInterval() const { return absl::ToChronoNanoseconds(options_.tick); }
-  void ExpireRequests(absl::Time now);
+  void ExpireRequests(SteadyClock::time_point now);
   // Fails the reads past their deadline and removes them from `reads`.
-  void ExpireReads(uint64_t partition_id, absl::Time now, std::vector<PendingRead>& reads);
+  void ExpireReads(uint64_t partition_id, SteadyClock::time_point now, std::vector<PendingRead>& reads);
   void MaybeCompact(Replica& replica);
   void FailEverything(const absl::Status& status);
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "storage/state_machine.h"
+#include "server/steady_mutex.h"
 
 namespace rkv::server {
 
@@ -23,13 +24,13 @@ using ReadDone = absl::AnyInvocable<void(absl::Status) &&>;
 
 struct PendingProposal {
   uint64_t term = 0;
-  absl::Time deadline;
+  SteadyClock::time_point deadline;
   ProposalDone done;
 };
 
 struct PendingRead {
   uint64_t index = 0;  // filled when the read state arrives
-  absl::Time deadline;
+  SteadyClock::time_point deadline;
   ReadDone done;
 };
 

@@ -13,16 +13,27 @@
 // a waiter waits for calls NotifyAll().
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace rkv::server {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// The monotonic instant as far from now as wall_deadline is from the wall
+// clock's now: deadlines arrive from clients as wall-clock times, and are kept
+// on the monotonic clock from then on.
+inline SteadyClock::time_point SteadyDeadline(absl::Time wall_deadline) {
+  const absl::Duration left = wall_deadline - absl::Now();
+  if (left >= absl::Hours(24 * 365)) return SteadyClock::time_point::max();
+  return SteadyClock::now() + absl::ToChronoNanoseconds(std::max(left, absl::ZeroDuration()));
+}
 
 class ABSL_LOCKABLE SteadyMutex final {
  public:

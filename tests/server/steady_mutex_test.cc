@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace rkv::server {
@@ -30,6 +31,16 @@ TEST(SteadyMutexTest, AwaitUntilAPastDeadlineChecksOnceWithoutWaiting) {
   SteadyMutexLock lock(&mu);
   EXPECT_FALSE(mu.AwaitUntil([] { return false; }, SteadyClock::time_point::min()));
   EXPECT_TRUE(mu.AwaitUntil([] { return true; }, SteadyClock::time_point::min()));
+}
+
+TEST(SteadyDeadlineTest, KeepsTheTimeLeftAndClampsThePastAndTheInfinite) {
+  const SteadyClock::time_point before = SteadyClock::now();
+  const SteadyClock::time_point in_a_minute = SteadyDeadline(absl::Now() + absl::Minutes(1));
+  EXPECT_GE(in_a_minute, before + std::chrono::seconds(59));
+  EXPECT_LE(in_a_minute, SteadyClock::now() + std::chrono::seconds(60));
+  const SteadyClock::time_point an_hour_ago = SteadyDeadline(absl::Now() - absl::Hours(1));
+  EXPECT_LE(an_hour_ago, SteadyClock::now());
+  EXPECT_EQ(SteadyDeadline(absl::InfiniteFuture()), SteadyClock::time_point::max());
 }
 
 }  // namespace
