@@ -7,7 +7,9 @@ so leftovers of an earlier run can be found (leftovers()) and removed
 machine: each sees and removes only its own. Every command is recorded so
 teardown undoes exactly what setup did. Needs root.
 """
+import fcntl
 import ipaddress
+import os
 import re
 import shutil
 import subprocess
@@ -74,6 +76,26 @@ def leftovers():
 def _ours(name):
     # "rkvj" must not claim the names of a run whose prefix is "rkvj2".
     return re.fullmatch(re.escape(PREFIX) + r"(n|v)[0-9]+|" + re.escape(BRIDGE), name) is not None
+
+
+def hold_run_lock():
+    """Takes the lock that a run with this prefix holds while it lives, and
+    returns its open file (keep it open; the lock goes with the process), or
+    the PID of the live run that holds it."""
+    path = os.path.join("/run/lock", f"{PREFIX}.run")
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip()
+        f.close()
+        return int(holder) if holder.isdigit() else -1
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
 
 
 def cleanup_all():

@@ -174,6 +174,15 @@ def main(argv):
     if os.geteuid() != 0:
         print("jepsen/run needs root (network namespaces)", file=sys.stderr)
         return 2
+    # Held for the whole run: --cleanup must not pull the network from under a
+    # live run, and a second run with the same prefix must not start.
+    run_lock = netns.hold_run_lock()
+    if isinstance(run_lock, int):
+        who = f"PID {run_lock}" if run_lock > 0 else "another process"
+        print(f"a run with prefix {netns.PREFIX} is in progress ({who}); wait for it, or stop it "
+              f"with kill -INT {run_lock if run_lock > 0 else '<pid>'}, or use another --network-prefix",
+              file=sys.stderr)
+        return 2
     if args.cleanup:
         netns.cleanup_all()
         print("removed:", netns.leftovers() or "nothing left")

@@ -1,9 +1,11 @@
 """Self-tests of the campaign tools: each run sees only its own network names
-as leftovers (so two campaigns can share the machine), jepsen/matrix records
+as leftovers (so two campaigns can share the machine), a live run's lock
+keeps --cleanup and a second run with its prefix away, jepsen/matrix records
 the folder of its own run, never a concurrent campaign's newer one, and
 --summary gives the goals' figures over the recorded runs."""
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +39,37 @@ class NetworkNamesTest(unittest.TestCase):
         for bad in ("", "RKV", "r", "rkvjtoolong", "1rkv", "rk-j"):
             with self.assertRaises(ValueError, msg=bad):
                 netns.configure(bad)
+
+
+class RunLockTest(unittest.TestCase):
+    """A live run holds its prefix's lock: --cleanup and a second run with
+    that prefix are refused, and are told the holder's PID."""
+
+    def setUp(self):
+        if not os.access("/run/lock", os.W_OK):
+            self.skipTest("/run/lock is not writable (the suite runs as root)")
+        netns.configure(f"rkvt{os.getpid() % 10000}")
+
+    def tearDown(self):
+        path = os.path.join("/run/lock", f"{netns.PREFIX}.run")
+        netns.configure()
+        if os.path.exists(path):
+            os.remove(path)
+
+    def test_a_second_holder_is_refused_with_the_first_ones_pid(self):
+        held = netns.hold_run_lock()
+        self.assertNotIsInstance(held, int)
+        child = subprocess.run(
+            [sys.executable, "-c",
+             "import sys; sys.path.insert(0, sys.argv[1]); from harness import netns; "
+             "netns.configure(sys.argv[2]); print(netns.hold_run_lock())",
+             os.path.dirname(os.path.dirname(os.path.abspath(__file__))), netns.PREFIX],
+            capture_output=True, text=True, check=True)
+        self.assertEqual(child.stdout.strip(), str(os.getpid()))
+        held.close()
+        again = netns.hold_run_lock()
+        self.assertNotIsInstance(again, int)
+        again.close()
 
 
 class RunFolderTest(unittest.TestCase):
