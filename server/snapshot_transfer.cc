@@ -16,7 +16,6 @@ namespace rkv::server {
 // create holds its writes for about a second.
 constexpr absl::Duration kSnapshotStallTimeout = absl::Seconds(30);
 
-
 namespace pb = rkv::internal;
 
 SnapshotSender::SnapshotSender(uint64_t cluster_id, uint64_t self_id,
