@@ -11,24 +11,22 @@
 
 namespace rkv::server {
 
-// Longer than a peer stream's stall timeout: a receiver may take seconds to
-// stage a large snapshot, and at thousands of partitions each column-family
-// create holds its writes for about a second.
-constexpr absl::Duration kSnapshotStallTimeout = absl::Seconds(30);
-
 namespace pb = rkv::internal;
 
 SnapshotSender::SnapshotSender(uint64_t cluster_id, uint64_t self_id,
                                std::map<uint64_t, std::string> peer_addresses,
                                const storage::SnapshotLimits& limits, size_t max_concurrent,
-                               Metrics* metrics, ReportFn report)
+                               Metrics* metrics, ReportFn report, absl::Duration stall_timeout)
     : cluster_id_(cluster_id),
       self_id_(self_id),
       peer_addresses_(std::move(peer_addresses)),
       limits_(limits),
       max_concurrent_(max_concurrent),
       metrics_(metrics),
-      report_(std::move(report)) {}
+      report_(std::move(report)),
+      stall_timeout_(stall_timeout),
+      watchdog_("rkv-snap-watch", std::min(stall_timeout / 4, absl::Seconds(1)),
+                [this] { CancelStalled(); }) {}
 
 SnapshotSender::~SnapshotSender() { Stop(); }
 
@@ -154,9 +152,9 @@ void SnapshotSender::Stop() {
 void SnapshotSender::CancelStalled() {
   absl::MutexLock lock(&mu_);
   for (const Call& call : calls_) {
-    if (call.progress->StalledFor(kSnapshotStallTimeout)) {
+    if (call.progress->StalledFor(stall_timeout_)) {
       spdlog::warn("a snapshot transfer made no progress for {}; cancelling it",
-                   absl::FormatDuration(kSnapshotStallTimeout));
+                   absl::FormatDuration(stall_timeout_));
       call.context->TryCancel();
     }
   }

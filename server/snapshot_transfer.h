@@ -34,9 +34,16 @@ class SnapshotSender final {
  public:
   using ReportFn = std::function<void(uint64_t partition_id, uint64_t peer, bool succeeded)>;
 
+  // Longer than a peer stream's stall timeout: a receiver may take seconds
+  // to stage a large snapshot, and at thousands of partitions each
+  // column-family create holds its writes for about a second.
+  static constexpr absl::Duration kDefaultStallTimeout = absl::Seconds(30);
+
+  // A transfer blocked in one call (opening, one write, or waiting for the
+  // receiver's answer) for stall_timeout is cancelled and reported failed.
   SnapshotSender(uint64_t cluster_id, uint64_t self_id, std::map<uint64_t, std::string> peer_addresses,
                  const storage::SnapshotLimits& limits, size_t max_concurrent, Metrics* metrics,
-                 ReportFn report);
+                 ReportFn report, absl::Duration stall_timeout = kDefaultStallTimeout);
   ~SnapshotSender();
   SnapshotSender(const SnapshotSender&) = delete;
   SnapshotSender& operator=(const SnapshotSender&) = delete;
@@ -61,7 +68,7 @@ class SnapshotSender final {
               storage::StateMachine& state_machine, grpc::ClientContext* context,
               ProgressWatch& progress);
   // Cancels the transfers blocked on one call for longer than
-  // kSnapshotStallTimeout (run by the watchdog thread).
+  // stall_timeout_ (run by the watchdog thread).
   void CancelStalled();
 
   const uint64_t cluster_id_;
@@ -82,8 +89,9 @@ class SnapshotSender final {
   };
   // Joined when finished, at the next Send or at Stop (bounded by max_concurrent).
   std::vector<Transfer> transfers_ ABSL_GUARDED_BY(mu_);
+  const absl::Duration stall_timeout_;
   // Declared last: it reads calls_ until it stops.
-  PeriodicThread watchdog_{"rkv-snap-watch", absl::Seconds(1), [this] { CancelStalled(); }};
+  PeriodicThread watchdog_;
 };
 
 // Receives one snapshot stream; on success hands the Raft message (with the
