@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -83,7 +84,14 @@ bool LocalCluster::StartNode(uint64_t id) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   if (auto it = options_.node_env.find(id); it != options_.node_env.end()) {
-    env.insert(env.end(), it->second.begin(), it->second.end());
+    for (const std::string& extra : it->second) {
+      // A variable set here replaces the inherited one of that name.
+      const std::string name = extra.substr(0, extra.find('=') + 1);
+      env.erase(std::remove_if(env.begin(), env.end(),
+                               [&](const std::string& e) { return e.rfind(name, 0) == 0; }),
+                env.end());
+      env.push_back(extra);
+    }
   }
   std::vector<char*> envp;
   for (std::string& e : env) envp.push_back(e.data());

@@ -29,8 +29,9 @@ struct LocalClusterOptions {
   // rkvd's --balance-leaders; while on, WaitForLeaders also waits for each
   // partition's preferred leader.
   bool balance_leaders = true;
-  // Extra environment (NAME=value) for one node's process, by node id: for
-  // example LD_PRELOAD of libfaketime to move that node's wall clock.
+  // Extra environment (NAME=value) for one node's process, by node id, each
+  // replacing an inherited variable of that name: for example LD_PRELOAD of
+  // libfaketime to move that node's wall clock.
   std::map<uint64_t, std::vector<std::string>> node_env = {};
 };
 
