@@ -29,8 +29,14 @@ struct TransportLimits {
   size_t max_queued_messages = 10000;
   // Bytes of one batch on the wire (gRPC's default receive limit is 4 MiB).
   size_t max_batch_bytes = 2 << 20;
+  // The senders' back-off between attempts to open a stream.
   int min_backoff_ms = 50;
   int max_backoff_ms = 2000;
+  // How long one connection attempt, TCP and HTTP/2 handshakes, may take.
+  // gRPC takes it from its minimum reconnect back-off. At min_backoff_ms
+  // (50 ms) a slower handshake would time out, and as each stream opens a
+  // new channel, gRPC's back-off would never grow past it.
+  int connect_timeout_ms = 5000;
   // A stream that has been opening, or blocked in one write, for this long
   // is cancelled and reconnected. gRPC's own timers (keepalive, connect
   // deadline, reconnect backoff) wait on the wall clock in the Abseil Debian
