@@ -9,8 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "storage/state_machine.h"
 #include "server/steady_mutex.h"
+#include "storage/state_machine.h"
 
 namespace rkv::server {
 

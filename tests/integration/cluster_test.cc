@@ -410,8 +410,8 @@ class ClockStepTest : public ClusterTest {
   ClockStepTest() : ClusterTest(Options()) { SetClock("+0"); }
 
   static const std::string& ClockFile() {
-    static TempDir* dir = new TempDir();
-    static const std::string file = dir->Sub("node1.faketime");
+    static TempDir dir;  // removed at exit
+    static const std::string file = dir.Sub("node1.faketime");
     return file;
   }
   static LocalClusterOptions Options() {
