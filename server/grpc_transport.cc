@@ -68,10 +68,9 @@ class PeerSender final {
   // which fails the blocked call at once, so the sender reconnects. Called by
   // the transport's watchdog thread.
   void CancelIfStalled() {
-    if (!progress_.StalledFor(absl::Milliseconds(limits_.stall_timeout_ms))) return;
+    if (!progress_.TakeStall(absl::Milliseconds(limits_.stall_timeout_ms))) return;
     SteadyMutexLock lock(&mu_);
-    if (context_ != nullptr && !stall_cancelled_) {
-      stall_cancelled_ = true;
+    if (context_ != nullptr) {
       if (metrics_ != nullptr) Add(metrics_->stalled_streams);
       spdlog::warn("the stream to node {} at {} made no progress for {} ms; reconnecting", peer_id_,
                    address_, limits_.stall_timeout_ms);
@@ -127,7 +126,6 @@ class PeerSender final {
     {
       SteadyMutexLock lock(&mu_);
       context_ = context.get();
-      stall_cancelled_ = false;
     }
     stub_ = rkv::internal::Peer::NewStub(grpc::CreateCustomChannel(
         address_, grpc::InsecureChannelCredentials(), GrpcTransport::ChannelArgs(limits_)));
@@ -196,7 +194,6 @@ class PeerSender final {
   // The open stream's context, so Stop() and the watchdog can cancel a
   // blocked call.
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
-  bool stall_cancelled_ ABSL_GUARDED_BY(mu_) = false;
   // Armed by the sender thread around the calls that may block on the peer.
   ProgressWatch progress_;
 

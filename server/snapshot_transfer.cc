@@ -152,7 +152,7 @@ void SnapshotSender::Stop() {
 void SnapshotSender::CancelStalled() {
   absl::MutexLock lock(&mu_);
   for (const Call& call : calls_) {
-    if (call.progress->StalledFor(stall_timeout_)) {
+    if (call.progress->TakeStall(stall_timeout_)) {
       spdlog::warn("a snapshot transfer made no progress for {}; cancelling it",
                    absl::FormatDuration(stall_timeout_));
       call.context->TryCancel();

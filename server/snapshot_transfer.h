@@ -61,7 +61,7 @@ class SnapshotSender final {
   // One transfer's call, as the watchdog sees it.
   struct Call {
     grpc::ClientContext* context;
-    const ProgressWatch* progress;
+    ProgressWatch* progress;
   };
 
   bool Stream(uint64_t to, uint64_t partition_id, raft::Message message,

@@ -27,17 +27,20 @@ class ProgressWatch final {
   // Runs fn, a call that may block on the peer, with the watch armed.
   template <typename Fn>
   auto Watched(Fn fn) {
-    blocked_since_ns_.store(NowNs(), std::memory_order_relaxed);
+    stall_taken_.store(false);
+    blocked_since_ns_.store(NowNs());
     auto result = fn();
-    blocked_since_ns_.store(kNotBlocked, std::memory_order_relaxed);
+    blocked_since_ns_.store(kNotBlocked);
     return result;
   }
 
-  // True while a watched call has been blocked for at least timeout. Any
-  // thread may ask.
-  bool StalledFor(absl::Duration timeout) const {
-    const int64_t since = blocked_since_ns_.load(std::memory_order_relaxed);
-    return since != kNotBlocked && NowNs() - since >= absl::ToInt64Nanoseconds(timeout);
+  // True once per watched call, to the first thread that asks after the call
+  // has been blocked for timeout: that thread cancels it, and a watchdog
+  // asking again while the cancel takes effect gets false.
+  bool TakeStall(absl::Duration timeout) {
+    const int64_t since = blocked_since_ns_.load();
+    if (since == kNotBlocked || NowNs() - since < absl::ToInt64Nanoseconds(timeout)) return false;
+    return !stall_taken_.exchange(true);
   }
 
  private:
@@ -48,6 +51,7 @@ class ProgressWatch final {
   }
 
   std::atomic<int64_t> blocked_since_ns_{kNotBlocked};
+  std::atomic<bool> stall_taken_{false};
 };
 
 // Calls check() every period on its own named thread until stopped.
