@@ -77,9 +77,9 @@ void ApplyWorker::Apply(ApplyTask& task) {
   RKV_CHECK_OK(RKV_FAILPOINT("apply-before"));
   const raft::ConfState* new_conf = nullptr;
   if (!task.entries.empty()) {
-    const absl::Time start = absl::Now();
+    const SteadyClock::time_point start = SteadyClock::now();
     absl::StatusOr<std::vector<storage::EntryResult>> results = sm.Apply(task.entries, task.conf_states);
-    Observe(metrics_->apply_seconds(), absl::ToDoubleSeconds(absl::Now() - start));
+    Observe(metrics_->apply_seconds(), absl::ToDoubleSeconds(Since(start)));
     Observe(metrics_->apply_batch_entries(), static_cast<double>(task.entries.size()));
     if (task.metrics != nullptr) Add(task.metrics->proposals_applied, static_cast<double>(task.entries.size()));
     // The entries come from the committed log in order; a refusal here is a

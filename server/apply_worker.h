@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/time/clock.h"
 #include "server/metrics.h"
 #include "server/requests.h"
 #include "server/steady_mutex.h"

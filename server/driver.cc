@@ -402,11 +402,11 @@ bool Driver::ProcessReadys() {
   if (!batch.empty()) {
     const size_t partitions = batch.partition_count();
     const uint64_t bytes = batch.bytes();
-    const absl::Time start = absl::Now();
+    const SteadyClock::time_point start = SteadyClock::now();
     RKV_CHECK_OK(RKV_FAILPOINT("log-sync-before"));  // an injected fsync error stops the node
     RKV_CHECK_OK(batch.Commit());
     RKV_CHECK_OK(RKV_FAILPOINT("log-sync-after"));
-    const absl::Duration took = absl::Now() - start;
+    const absl::Duration took = Since(start);
     if (options_.metrics != nullptr) {
       Observe(options_.metrics->fsync_seconds(), absl::ToDoubleSeconds(took));
       Observe(options_.metrics->group_commit_partitions(), static_cast<double>(partitions));

@@ -3,7 +3,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "server/steady_mutex.h"
 #include "rkv/v1/cluster.pb.h"
 #include "rkv/v1/kv.pb.h"
 #include "rkv/v1/maintenance.pb.h"
@@ -14,12 +14,12 @@ namespace {
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
   MetricsInterceptor(grpc::experimental::ServerRpcInfo* info, Metrics* metrics)
-      : method_(info->method()), metrics_(metrics), start_(absl::Now()) {}
+      : method_(info->method()), metrics_(metrics), start_(SteadyClock::now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      metrics_->RecordRpc(method_, status.error_code(), absl::ToDoubleSeconds(absl::Now() - start_));
+      metrics_->RecordRpc(method_, status.error_code(), absl::ToDoubleSeconds(Since(start_)));
     }
     methods->Proceed();
   }
@@ -27,7 +27,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
  private:
   const std::string method_;
   Metrics* metrics_;
-  const absl::Time start_;
+  const SteadyClock::time_point start_;
 };
 
 }  // namespace

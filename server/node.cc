@@ -366,7 +366,7 @@ void Node::PingPeers() {
     grpc::ClientContext context;
     rkv::internal::PingRequest request;
     rkv::internal::PingResponse response;
-    absl::Time start;
+    SteadyClock::time_point start;
   };
   std::vector<std::pair<uint64_t, std::shared_ptr<Ping>>> pings;
   absl::Mutex mu;
@@ -378,7 +378,7 @@ void Node::PingPeers() {
     auto ping = std::make_shared<Ping>();
     ping->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
     ping->request.set_from_node(config_.node_id);
-    ping->start = absl::Now();
+    ping->start = SteadyClock::now();
     {
       absl::MutexLock lock(&mu);
       ++remaining;
@@ -386,7 +386,7 @@ void Node::PingPeers() {
     PeerMetrics* peer = metrics_->Peer(id);
     stub->async()->Ping(&ping->context, &ping->request, &ping->response,
                         [ping, peer, &mu, &remaining](grpc::Status status) {
-                          if (status.ok()) Observe(peer->round_trip_seconds, absl::ToDoubleSeconds(absl::Now() - ping->start));
+                          if (status.ok()) Observe(peer->round_trip_seconds, absl::ToDoubleSeconds(Since(ping->start)));
                           absl::MutexLock lock(&mu);
                           --remaining;
                         });

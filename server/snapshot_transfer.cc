@@ -84,7 +84,7 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
   // index, which is at or past the log's compaction point the leader saw.
   *message.mutable_snapshot()->mutable_metadata() = (*reader)->metadata();
   const uint64_t index = (*reader)->metadata().index();
-  const absl::Time start = absl::Now();
+  const SteadyClock::time_point start = SteadyClock::now();
   spdlog::info("partition={} sending snapshot at index {} to node {}", partition_id, index, to);
   auto channel = grpc::CreateCustomChannel(peer_addresses_.at(to), grpc::InsecureChannelCredentials(),
                                            GrpcTransport::ChannelArgs(TransportLimits()));
@@ -133,7 +133,7 @@ bool SnapshotSender::Stream(uint64_t to, uint64_t partition_id, raft::Message me
                bytes);
   Add(metrics_->snapshots_sent());
   Add(metrics_->snapshot_sent_bytes(), static_cast<double>(bytes));
-  Observe(metrics_->snapshot_seconds(), absl::ToDoubleSeconds(absl::Now() - start));
+  Observe(metrics_->snapshot_seconds(), absl::ToDoubleSeconds(Since(start)));
   return true;
 }
 

@@ -35,6 +35,12 @@ inline SteadyClock::time_point SteadyDeadline(absl::Time wall_deadline) {
   return SteadyClock::now() + absl::ToChronoNanoseconds(std::max(left, absl::ZeroDuration()));
 }
 
+// Time since start on the monotonic clock: a duration that a wall-clock step
+// cannot make negative or huge (latency metrics, slow-operation warnings).
+inline absl::Duration Since(SteadyClock::time_point start) {
+  return absl::FromChrono(SteadyClock::now() - start);
+}
+
 class ABSL_LOCKABLE SteadyMutex final {
  public:
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }

@@ -43,5 +43,12 @@ TEST(SteadyDeadlineTest, KeepsTheTimeLeftAndClampsThePastAndTheInfinite) {
   EXPECT_EQ(SteadyDeadline(absl::InfiniteFuture()), SteadyClock::time_point::max());
 }
 
+TEST(SinceTest, MeasuresOnTheMonotonicClock) {
+  const SteadyClock::time_point a_second_ago = SteadyClock::now() - std::chrono::seconds(1);
+  const absl::Duration since = Since(a_second_ago);
+  EXPECT_GE(since, absl::Seconds(1));
+  EXPECT_LT(since, absl::Seconds(60));
+}
+
 }  // namespace
 }  // namespace rkv::server
