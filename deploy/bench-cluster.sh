@@ -4,6 +4,9 @@
 # writes, linearizable reads and serializable reads, each at every
 # concurrency given. 32-byte keys, 256-byte values, a 100k-key space, fsync
 # on. Prints one line per run and, with the servers' PIDs, their CPU per op.
+# Before each run it waits (up to RKV_BENCH_SETTLE seconds, default 60) until
+# the servers are idle, so a run's CPU per op does not carry the flushes and
+# compactions that the runs before it left behind.
 #   deploy/bench-cluster.sh [SECONDS] [CLIENTS...]     (defaults: 10 s; 1 16 256 512)
 # rkvd settings go in its RKV_* environment variables (for example
 # RKV_METRICS=false to measure what metrics cost). RKV_BENCH_WORKLOADS picks
@@ -27,10 +30,33 @@ pids=$(cat "$data"/node*.pid | paste -sd, -)
 common=(--endpoints "$endpoints" bench --duration "${seconds}s" --warmup 2s --key-size 32
         --value-size 256 --key-space 100000 --server-pids "$pids" --no-progress)
 
+# The servers' CPU time so far, in clock ticks.
+server_ticks() {
+  local pid total=0
+  for pid in ${pids//,/ }; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
+# Waits until the servers together used under 5% of a core over a second.
+settle() {
+  local hz before after
+  hz=$(getconf CLK_TCK)
+  for _ in $(seq 1 "${RKV_BENCH_SETTLE:-60}"); do
+    before=$(server_ticks)
+    sleep 1
+    after=$(server_ticks)
+    [ $(((after - before) * 20)) -lt "$hz" ] && return 0
+  done
+  echo "the servers were still busy after ${RKV_BENCH_SETTLE:-60} s; measuring anyway" >&2
+}
+
 run() {
   local label=$1 n=$2
   shift 2
   local out
+  settle
   out=$("$bin/rkvctl" "${common[@]}" --clients "$n" "$@" 2>&1) || true
   local ops p99 cpu failed
   ops=$(sed -n 's/^throughput *\([0-9]*\) ops\/s.*/\1/p' <<<"$out")
