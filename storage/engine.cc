@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <set>
 #include <system_error>
 
@@ -210,19 +211,31 @@ absl::Status Engine::LoadRegistry() {
   return absl::OkStatus();
 }
 
+bool Engine::DropTogether(const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  if (handles.empty()) return true;
+  // RocksDB rewrites its OPTIONS file, which lists every column family, once
+  // per call while it holds back every write (see DropCf): one call for the
+  // lot instead of one per column family. A failure stops it at the failing
+  // column family; the caller cannot tell which of the others went, so it
+  // counts them all as failed, and Open drops what is left.
+  if (db_->DropColumnFamilies(handles).ok()) return true;
+  failed_drops_.fetch_add(handles.size());
+  return false;
+}
+
 void Engine::DropOrphans() {
   // Staged and never committed, or replaced before a crash.
-  for (auto& [generation, claim] : unclaimed_) {
-    rocksdb::ColumnFamilyHandle* handle = claim.second;
-    if (!db_->DropColumnFamily(handle).ok()) {
-      failed_drops_.fetch_add(1);
-      // Kept open (and tried again at the next Open); never used.
-      other_cfs_.push_back(handle);
-      continue;
-    }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (const auto& [generation, claim] : unclaimed_) handles.push_back(claim.second);
+  unclaimed_.clear();
+  if (!DropTogether(handles)) {
+    // Kept open (and tried again at the next Open); never used.
+    other_cfs_.insert(other_cfs_.end(), handles.begin(), handles.end());
+    return;
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
     RKV_CHECK_OK(FromRocks(db_->DestroyColumnFamilyHandle(handle), "releasing an orphan"));
   }
-  unclaimed_.clear();
 }
 
 Engine::~Engine() {
@@ -506,26 +519,36 @@ void Engine::DiscardStagingCf(const std::shared_ptr<const PartitionCf>& cf) { Dr
 
 void Engine::DropCf(const std::shared_ptr<const PartitionCf>& cf) {
   absl::MutexLock lock(&drop_mu_);
+  outstanding_drops_.fetch_add(1);
   drops_.push_back(cf);
 }
 
 void Engine::RunDropper() {
   pthread_setname_np(pthread_self(), "rkv-cf-drop");
   while (true) {
-    std::shared_ptr<const PartitionCf> cf;
+    std::vector<std::shared_ptr<const PartitionCf>> cfs;
     {
       absl::MutexLock lock(&drop_mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drop_mu_) { return stop_dropping_ || !drops_.empty(); };
       drop_mu_.Await(absl::Condition(&ready));
       // Stopping drains the queue first: a clean shutdown leaves no orphans.
       if (drops_.empty()) return;
-      cf = std::move(drops_.front());
-      drops_.pop_front();
+      // Drops come in bursts (a node catching up by snapshots, replicas
+      // removed together): linger so that a burst becomes one call, which
+      // holds writes back once instead of once per column family. Only a
+      // background cleanup waits; a wall-clock step can lengthen the wait,
+      // and stopping ends it.
+      drop_mu_.AwaitWithTimeout(absl::Condition(&stop_dropping_), kDropLinger);
+      cfs.assign(std::make_move_iterator(drops_.begin()), std::make_move_iterator(drops_.end()));
+      drops_.clear();
     }
-    // The switch or removal that retired this column family is already
-    // durable; if the drop fails (or never runs, after a crash) the column
-    // family is an orphan, dropped by the next Open.
-    if (!db_->DropColumnFamily(cf->handle).ok()) failed_drops_.fetch_add(1);
+    // The switches or removals that retired these column families are
+    // already durable; if a drop fails (or never runs, after a crash) the
+    // column family is an orphan, dropped by the next Open.
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    for (const auto& cf : cfs) handles.push_back(cf->handle);
+    DropTogether(handles);
+    outstanding_drops_.fetch_sub(handles.size());
   }
 }
 

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "raft/types.h"
 #include "storage/engine_options.h"
 
@@ -146,6 +147,8 @@ class Engine final {
   // Column-family drops that failed after their switch was durable; the
   // column families are orphans that the next Open drops.
   uint64_t failed_drop_count() const { return failed_drops_.load(); }
+  // Column families handed to the dropper thread and not yet dropped.
+  uint64_t outstanding_drop_count() const { return outstanding_drops_.load(); }
 
  private:
   struct Slot {
@@ -185,6 +188,10 @@ class Engine final {
   // that takes most of a second, which the caller (the apply thread
   // activating a snapshot, for one) must not wait for.
   void DropCf(const std::shared_ptr<const PartitionCf>& cf);
+  // Drops handles in one RocksDB call; false (every one counted as failed)
+  // if it failed. The handles stay to be destroyed by the caller.
+  bool DropTogether(const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
+  static constexpr absl::Duration kDropLinger = absl::Milliseconds(200);
   void RunDropper();
   void StopDropper();
 
@@ -204,6 +211,7 @@ class Engine final {
   // PartitionCf objects alive; must be 0 when the Engine is destroyed.
   std::atomic<int64_t> live_cfs_{0};
   std::atomic<uint64_t> failed_drops_{0};
+  std::atomic<uint64_t> outstanding_drops_{0};
   absl::Mutex drop_mu_;
   std::deque<std::shared_ptr<const PartitionCf>> drops_ ABSL_GUARDED_BY(drop_mu_);
   bool stop_dropping_ ABSL_GUARDED_BY(drop_mu_) = false;

@@ -12,6 +12,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "absl/strings/match.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "storage/bootstrap.h"
 #include "storage/engine.h"
@@ -22,6 +23,7 @@
 #include "storage/slice.h"
 #include "tests/storage/storage_test_util.h"
 #include "tests/util/temp_dir.h"
+#include "tests/util/wait_for.h"
 
 namespace rkv::storage {
 namespace {
@@ -305,6 +307,26 @@ TEST(EngineTest, ManyDropsAndOrphansAllLand) {
     EXPECT_EQ(engine->PartitionIds(), (std::vector<uint64_t>{11, 12}));
   }
   EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-11-11", "sm-12-12"}));
+}
+
+TEST(EngineTest, ABurstOfDropsLandsWhileTheEngineRuns) {
+  // The dropper takes a burst in one RocksDB call (Engine::DropTogether):
+  // every column family of it goes, the survivors keep their data, and the
+  // burst's drops are counted out as they land.
+  TempDir dir;
+  auto engine = OpenEngine(dir.path());
+  std::vector<std::pair<uint64_t, raft::ConfState>> partitions;
+  for (uint64_t p = 1; p <= 20; ++p) partitions.emplace_back(p, Voters({1}));
+  ASSERT_TRUE(engine->CreatePartitions(partitions).ok());
+  for (uint64_t p = 1; p <= 16; ++p) ASSERT_TRUE(engine->DropPartition(p).ok()) << p;
+  ASSERT_TRUE(rkv::testing::WaitFor([&] { return engine->outstanding_drop_count() == 0; },
+                                    absl::Seconds(30)))
+      << engine->outstanding_drop_count() << " drops still outstanding";
+  EXPECT_EQ(engine->failed_drop_count(), 0u);
+  EXPECT_EQ(engine->PartitionIds(), (std::vector<uint64_t>{17, 18, 19, 20}));
+  EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-17-17",
+                                                                  "sm-18-18", "sm-19-19",
+                                                                  "sm-20-20"}));
 }
 
 TEST(EngineTest, StagingFilesOfAnInterruptedReceiveAreRemovedAtOpen) {
