@@ -9,18 +9,28 @@
 //  2. Apply: 256-byte Puts applied per second (StateMachine::Apply, batches of
 //     256 entries), next to raw non-synced WriteBatches of the same keys and
 //     values. Aim: ratio >= 0.7.
+//  3. Column-family drops: with N partitions, K of them dropped at once (as
+//     a node does when replicas are removed or snapshots installed); the
+//     time until every column family is gone and the longest synced log
+//     append of another partition meanwhile, since RocksDB holds back every
+//     write while it rewrites its OPTIONS file.
 //
 //   storage_bench [--dir <dir>] [--seconds <per run>] [--repeat <runs>]
 //                 [--partitions <n>: only this count, 0: skip part 1] [--apply 0: skip part 2]
+//                 [--drop-partitions <N>, 0: skip part 3 (default 1024)] [--drops <K> (16)]
 //
 // Runs of ours and raw alternate; each figure is the median of the runs.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -53,11 +63,26 @@ struct Flags {
   int repeat = 3;
   std::vector<uint64_t> partitions = {1, 16, 256};
   bool apply = true;
+  uint64_t drop_partitions = 1024;
+  uint64_t drops = 16;
 };
 
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
+}
+
+// Runs ours and raw in turn, flags.repeat times each; their medians.
+std::pair<double, double> AlternatingMedians(const Flags& flags,
+                                             const std::function<double(int)>& ours,
+                                             const std::function<double(int)>& raw) {
+  std::vector<double> ours_rates;
+  std::vector<double> raw_rates;
+  for (int run = 0; run < flags.repeat; ++run) {
+    ours_rates.push_back(ours(run));
+    raw_rates.push_back(raw(run));
+  }
+  return {Median(ours_rates), Median(raw_rates)};
 }
 
 uint64_t Mix(uint64_t x) {
@@ -270,6 +295,77 @@ double RawApplies(const Flags& flags, const ApplyWorkload& workload, int run) {
   return written / seconds;
 }
 
+void Applies(const Flags& flags) {
+  const uint64_t puts = static_cast<uint64_t>(200000 * flags.seconds);
+  ApplyWorkload workload = MakeApplyWorkload(puts);
+  std::printf("\n2. apply of %zu-byte Puts, %zu entries per Apply, %zu keys over a space of "
+              "%llu (non-synced writes)\n",
+              kEntryBytes, kApplyBatchEntries, workload.keys.size(),
+              static_cast<unsigned long long>(kApplyKeySpace));
+  const auto [ours_rate, raw_rate] =
+      AlternatingMedians(flags, [&](int run) { return OurApplies(flags, workload, run); },
+                         [&](int run) { return RawApplies(flags, workload, run); });
+  std::printf("%16s %16s %8s\n", "ours puts/s", "raw puts/s", "ratio");
+  std::printf("%16.0f %16.0f %8.2f\n", ours_rate, raw_rate, ours_rate / raw_rate);
+  std::fflush(stdout);
+}
+
+// --- 3. column-family drops ---
+
+struct DropFigures {
+  double seconds = 0;           // from the first drop until every one is done
+  double longest_append_ms = 0;  // synced append of a partition not dropped
+  uint64_t appends = 0;
+};
+
+DropFigures Drops(const Flags& flags) {
+  std::string dir = FreshDir(flags, "drops");
+  auto engine = Engine::Open(EngineOptions{.dir = dir});
+  RKV_CHECK_OK(engine.status());
+  std::vector<std::pair<uint64_t, raft::ConfState>> partitions;
+  for (uint64_t p = 1; p <= flags.drop_partitions; ++p) partitions.emplace_back(p, raft::ConfState());
+  RKV_CHECK_OK((*engine)->CreatePartitions(partitions));
+  auto log = RaftLogStore::Open(engine->get(), 1, LogLimits());
+  RKV_CHECK_OK(log.status());
+
+  std::atomic<bool> stop{false};
+  DropFigures figures;
+  std::thread appender([&] {
+    LogBatch batch(engine->get(), LogLimits());
+    raft::HardState hard_state;
+    hard_state.set_term(1);
+    RKV_CHECK_OK(batch.SetHardState(log->get(), hard_state));
+    RKV_CHECK_OK(batch.Commit());
+    const std::string data(kEntryBytes, 'x');
+    std::vector<raft::Entry> entry(1);
+    entry[0].set_term(1);
+    entry[0].set_data(data);
+    while (!stop.load()) {
+      entry[0].set_index((*log)->LastIndex() + 1);
+      RKV_CHECK_OK(batch.Append(log->get(), entry));
+      const auto start = Clock::now();
+      RKV_CHECK_OK(batch.Commit());
+      figures.longest_append_ms = std::max(
+          figures.longest_append_ms,
+          std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+      ++figures.appends;
+    }
+  });
+  const auto start = Clock::now();
+  const uint64_t last = std::min(flags.drop_partitions, flags.drops + 1);
+  for (uint64_t p = 2; p <= last; ++p) RKV_CHECK_OK((*engine)->DropPartition(p));
+  while ((*engine)->outstanding_drop_count() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  figures.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  stop.store(true);
+  appender.join();
+  log->reset();
+  engine->reset();
+  RemoveDir(dir);
+  return figures;
+}
+
 int Main(const Flags& flags) {
   std::printf("storage_bench: dir %s, %.1f s per run, median of %d runs\n", flags.dir.c_str(),
               flags.seconds, flags.repeat);
@@ -279,39 +375,29 @@ int Main(const Flags& flags) {
   std::printf("%10s %16s %16s %8s %14s\n", "partitions", "ours entries/s", "raw entries/s",
               "ratio", "ours writes/s");
   for (uint64_t partitions : flags.partitions) {
-    std::vector<double> ours;
-    std::vector<double> raw;
-    for (int run = 0; run < flags.repeat; ++run) {
-      ours.push_back(OurAppends(flags, partitions, run));
-      raw.push_back(RawAppends(flags, partitions, run));
-    }
-    double ours_rate = Median(ours);
-    double raw_rate = Median(raw);
+    const auto [ours_rate, raw_rate] =
+        AlternatingMedians(flags, [&](int run) { return OurAppends(flags, partitions, run); },
+                           [&](int run) { return RawAppends(flags, partitions, run); });
     std::printf("%10llu %16.0f %16.0f %8.2f %14.0f\n",
                 static_cast<unsigned long long>(partitions), ours_rate, raw_rate,
                 ours_rate / raw_rate, ours_rate / partitions);
     std::fflush(stdout);
   }
 
-  if (!flags.apply) return 0;
-  const uint64_t puts = static_cast<uint64_t>(200000 * flags.seconds);
-  ApplyWorkload workload = MakeApplyWorkload(puts);
-  std::printf("\n2. apply of %zu-byte Puts, %zu entries per Apply, %zu keys over a space of "
-              "%llu (non-synced writes)\n",
-              kEntryBytes, kApplyBatchEntries, workload.keys.size(),
-              static_cast<unsigned long long>(kApplyKeySpace));
-  std::vector<double> ours;
-  std::vector<double> raw;
-  for (int run = 0; run < flags.repeat; ++run) {
-    ours.push_back(OurApplies(flags, workload, run));
-    raw.push_back(RawApplies(flags, workload, run));
+  if (flags.apply) Applies(flags);
+  if (flags.drop_partitions > 1 && flags.drops > 0) {
+    std::printf("\n3. %llu column families dropped at once among %llu partitions, while another "
+                "partition appends (synced)\n",
+                static_cast<unsigned long long>(std::min(flags.drops, flags.drop_partitions - 1)),
+                static_cast<unsigned long long>(flags.drop_partitions));
+    DropFigures figures = Drops(flags);
+    std::printf("%16s %20s %12s\n", "all dropped, s", "longest append, ms", "appends");
+    std::printf("%16.2f %20.1f %12llu\n", figures.seconds, figures.longest_append_ms,
+                static_cast<unsigned long long>(figures.appends));
   }
-  double ours_rate = Median(ours);
-  double raw_rate = Median(raw);
-  std::printf("%16s %16s %8s\n", "ours puts/s", "raw puts/s", "ratio");
-  std::printf("%16.0f %16.0f %8.2f\n", ours_rate, raw_rate, ours_rate / raw_rate);
   return 0;
 }
+
 
 }  // namespace
 }  // namespace rkv::storage
@@ -334,6 +420,10 @@ int main(int argc, char** argv) {
       if (partitions > 0) flags.partitions.push_back(partitions);
     } else if (flag == "--apply") {
       flags.apply = std::string(argv[i + 1]) != "0";
+    } else if (flag == "--drop-partitions") {
+      flags.drop_partitions = std::strtoull(argv[i + 1], nullptr, 10);
+    } else if (flag == "--drops") {
+      flags.drops = std::strtoull(argv[i + 1], nullptr, 10);
     } else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       return 1;
