@@ -119,7 +119,8 @@ absl::Status Engine::OpenDatabase() {
     } else if (name == keys::kRaftCfName) {
       raft_cf_ = handles[i];
     } else if (std::optional<keys::CfName> parsed = keys::ParseStateMachineCfName(name)) {
-      unclaimed_[parsed->generation] = {parsed->partition_id, handles[i]};
+      unclaimed_[parsed->generation] = {parsed->spare ? kSparePartition : parsed->partition_id,
+                                        handles[i]};
     } else {
       other_cfs_.push_back(handles[i]);
     }
@@ -161,7 +162,8 @@ absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::Claim(uint64_t partit
                                                                  uint64_t generation,
                                                                  absl::string_view role) {
   auto found = unclaimed_.find(generation);
-  if (found == unclaimed_.end() || found->second.first != partition_id) {
+  if (found == unclaimed_.end() ||
+      (found->second.first != partition_id && found->second.first != kSparePartition)) {
     return absl::DataLossError(absl::StrCat(
         "partition ", partition_id, ": the registry names ", role, " column family ",
         keys::StateMachineCfName(partition_id, generation), ", which does not exist"));
@@ -247,6 +249,15 @@ Engine::~Engine() {
   RKV_CHECK_MSG(live_cfs_.load() == 0,
                 "a StateMachine, SnapshotReader or StagedSnapshot outlived its Engine");
   if (db_ == nullptr) return;
+  // Spares no partition took; if the drop fails, the next Open drops them.
+  {
+    absl::MutexLock lock(&spare_mu_);
+    std::vector<rocksdb::ColumnFamilyHandle*> spares;
+    for (const auto& [generation, handle] : spares_) spares.push_back(handle);
+    DropTogether(spares);
+    for (rocksdb::ColumnFamilyHandle* handle : spares) db_->DestroyColumnFamilyHandle(handle);
+    spares_.clear();
+  }
   // Left unclaimed when Open failed half-way.
   for (auto& [generation, claim] : unclaimed_) db_->DestroyColumnFamilyHandle(claim.second);
   for (rocksdb::ColumnFamilyHandle* handle : other_cfs_) db_->DestroyColumnFamilyHandle(handle);
@@ -502,17 +513,42 @@ absl::Status Engine::ActivateLocked(uint64_t partition_id, Slot* slot, uint64_t 
 
 absl::StatusOr<std::shared_ptr<const PartitionCf>> Engine::CreateStagingCf(
     uint64_t partition_id) {
-  uint64_t generation = 0;
+  absl::MutexLock lock(&spare_mu_);
+  if (spares_.empty()) {
+    if (absl::Status s = AddSpares(); !s.ok()) return s;
+  }
+  const auto [generation, handle] = spares_.front();
+  spares_.pop_front();
+  return Share(partition_id, generation, handle);
+}
+
+absl::Status Engine::AddSpares() {
+  std::vector<uint64_t> generations;
+  std::vector<std::string> names;
   {
     absl::MutexLock lock(&mu_);
-    generation = next_generation_++;
+    for (size_t i = 0; i < kSpareBatch; ++i) {
+      generations.push_back(next_generation_++);
+      names.push_back(keys::SpareCfName(generations.back()));
+    }
   }
   // Without mu_, which a group commit installing a snapshot and the apply
-  // thread activating one need: this may take most of a second with
-  // thousands of partitions.
-  absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> cfs = NewCfs({{partition_id, generation}});
-  if (!cfs.ok()) return cfs.status();
-  return std::move(cfs->front());
+  // thread activating one need: with thousands of partitions this takes most
+  // of a second, for the whole batch (DropCf says why).
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s =
+      db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(*partition_options_), names, &handles);
+  if (!s.ok()) {
+    // RocksDB may have created some of them.
+    DropTogether(handles);
+    for (rocksdb::ColumnFamilyHandle* handle : handles) db_->DestroyColumnFamilyHandle(handle);
+    return FromRocks(s, absl::StrCat("creating ", names.size(), " spare column families, from ",
+                                     names.front()));
+  }
+  for (size_t i = 0; i < handles.size(); ++i) {
+    spares_.emplace_back(generations[i], handles[i]);
+  }
+  return absl::OkStatus();
 }
 
 void Engine::DiscardStagingCf(const std::shared_ptr<const PartitionCf>& cf) { DropCf(cf); }

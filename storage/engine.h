@@ -125,7 +125,8 @@ class Engine final {
   // partition.
   absl::StatusOr<bool> MaybeActivatePending(uint64_t partition_id, uint64_t applied_index);
 
-  // A fresh, unregistered column family for a snapshot being received.
+  // A fresh, unregistered column family for a snapshot being received: a
+  // spare, made kSpareBatch at a time (see spares_).
   absl::StatusOr<std::shared_ptr<const PartitionCf>> CreateStagingCf(uint64_t partition_id);
   // Drops a staging column family that will not be committed.
   void DiscardStagingCf(const std::shared_ptr<const PartitionCf>& cf);
@@ -181,6 +182,8 @@ class Engine final {
   // other than bootstrap reserve generations under mu_ and call it without.
   absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> NewCfs(
       const std::vector<std::pair<uint64_t, uint64_t>>& generations);
+  // Creates kSpareBatch spare column families in one RocksDB call.
+  absl::Status AddSpares() ABSL_EXCLUSIVE_LOCKS_REQUIRED(spare_mu_);
   absl::Status ActivateLocked(uint64_t partition_id, Slot* slot, uint64_t applied_index,
                               bool* activated) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands cf to the dropper thread. RocksDB rewrites its OPTIONS file, which
@@ -212,6 +215,15 @@ class Engine final {
   std::atomic<int64_t> live_cfs_{0};
   std::atomic<uint64_t> failed_drops_{0};
   std::atomic<uint64_t> outstanding_drops_{0};
+  // Staging column families are taken from spares made kSpareBatch at a
+  // time: creating a column family rewrites RocksDB's OPTIONS file while
+  // every write waits (DropCf), so a batch pays that once for kSpareBatch
+  // snapshot installs. Spares left at a crash are orphans Open drops.
+  static constexpr size_t kSpareBatch = 8;
+  // The partition of a spare in unclaimed_: any may claim it.
+  static constexpr uint64_t kSparePartition = ~uint64_t{0};
+  absl::Mutex spare_mu_;
+  std::deque<std::pair<uint64_t, rocksdb::ColumnFamilyHandle*>> spares_ ABSL_GUARDED_BY(spare_mu_);
   absl::Mutex drop_mu_;
   std::deque<std::shared_ptr<const PartitionCf>> drops_ ABSL_GUARDED_BY(drop_mu_);
   bool stop_dropping_ ABSL_GUARDED_BY(drop_mu_) = false;

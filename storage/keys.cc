@@ -16,6 +16,7 @@ constexpr char kEndTag = '\xff';
 constexpr char kActiveTag = 'a';
 constexpr char kPendingTag = 'p';
 constexpr absl::string_view kCfPrefix = "sm-";
+constexpr absl::string_view kSpareCfPrefix = "sm-spare-";
 
 FixedKey<kPartitionTagBytes> PartitionTagKey(uint64_t partition_id, char tag) {
   FixedKey<kPartitionTagBytes> key;
@@ -89,7 +90,17 @@ std::string StateMachineCfName(uint64_t partition_id, uint64_t generation) {
   return absl::StrCat(kCfPrefix, partition_id, "-", generation);
 }
 
+std::string SpareCfName(uint64_t generation) { return absl::StrCat(kSpareCfPrefix, generation); }
+
 std::optional<CfName> ParseStateMachineCfName(absl::string_view name) {
+  if (name.substr(0, kSpareCfPrefix.size()) == kSpareCfPrefix) {
+    CfName parsed{.spare = true};
+    if (!absl::SimpleAtoi(name.substr(kSpareCfPrefix.size()), &parsed.generation) ||
+        SpareCfName(parsed.generation) != name) {
+      return std::nullopt;
+    }
+    return parsed;
+  }
   if (name.substr(0, kCfPrefix.size()) != kCfPrefix) return std::nullopt;
   std::vector<absl::string_view> parts = absl::StrSplit(name.substr(kCfPrefix.size()), '-');
   if (parts.size() != 2) return std::nullopt;

@@ -72,9 +72,13 @@ std::optional<RegistryKey> ParseRegistryKey(absl::string_view key);
 
 // --- state-machine column families ---
 std::string StateMachineCfName(uint64_t partition_id, uint64_t generation);
+// A spare: made ahead, in bulk, for whichever partition stages a snapshot
+// next; the registry then names it by its generation like any other.
+std::string SpareCfName(uint64_t generation);
 struct CfName {
-  uint64_t partition_id = 0;
+  uint64_t partition_id = 0;  // 0 for a spare
   uint64_t generation = 0;
+  bool spare = false;
 };
 std::optional<CfName> ParseStateMachineCfName(absl::string_view name);
 

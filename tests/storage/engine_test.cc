@@ -266,8 +266,10 @@ TEST(EngineTest, OrphanColumnFamiliesAreDroppedAtOpen) {
     // Leak it as a crash would: the engine closes with the family in place.
     staged->reset();
   }
+  // The staging column family was a spare; the spares nothing took were
+  // dropped at close.
   EXPECT_EQ(ColumnFamilies(dir.path()),
-            (std::vector<std::string>{"default", "raft", "sm-4-1", "sm-4-2"}));
+            (std::vector<std::string>{"default", "raft", "sm-4-1", "sm-spare-2"}));
   {
     auto engine = OpenEngine(dir.path());
     ASSERT_NE(engine, nullptr);
@@ -278,6 +280,39 @@ TEST(EngineTest, OrphanColumnFamiliesAreDroppedAtOpen) {
     engine->DiscardStagingCf(*next);
   }
   EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-4-1"}));
+}
+
+TEST(EngineTest, StagingColumnFamiliesAreSparesMadeABatchAtATime) {
+  // Creating a column family holds back every write while RocksDB rewrites
+  // its OPTIONS file, so snapshot installs take spares made eight at once.
+  TempDir dir;
+  auto engine = OpenEngine(dir.path());
+  ASSERT_TRUE(engine->CreatePartition(1, Voters({1})).ok());
+  std::vector<std::shared_ptr<const PartitionCf>> staged;
+  for (int i = 0; i < 8; ++i) {
+    auto cf = engine->CreateStagingCf(1);
+    ASSERT_TRUE(cf.ok()) << cf.status();
+    EXPECT_EQ((*cf)->partition_id, 1u);
+    EXPECT_EQ((*cf)->generation, 2u + i);
+    staged.push_back(*std::move(cf));
+    // The first call made all eight.
+    EXPECT_EQ(ColumnFamilies(dir.path()),
+              (std::vector<std::string>{"default", "raft", "sm-1-1", "sm-spare-2", "sm-spare-3",
+                                        "sm-spare-4", "sm-spare-5", "sm-spare-6", "sm-spare-7",
+                                        "sm-spare-8", "sm-spare-9"}));
+  }
+  // The ninth makes the next batch.
+  auto ninth = engine->CreateStagingCf(1);
+  ASSERT_TRUE(ninth.ok()) << ninth.status();
+  EXPECT_EQ((*ninth)->generation, 10u);
+  EXPECT_EQ(ColumnFamilies(dir.path()).size(), 19u);
+  for (const auto& cf : staged) engine->DiscardStagingCf(cf);
+  engine->DiscardStagingCf(*ninth);
+  staged.clear();
+  ninth->reset();
+  engine.reset();
+  // Discarded staging column families and untaken spares are all gone.
+  EXPECT_EQ(ColumnFamilies(dir.path()), (std::vector<std::string>{"default", "raft", "sm-1-1"}));
 }
 
 TEST(EngineTest, ManyDropsAndOrphansAllLand) {
@@ -298,8 +333,8 @@ TEST(EngineTest, ManyDropsAndOrphansAllLand) {
     EXPECT_EQ(engine->PartitionIds(), (std::vector<uint64_t>{11, 12}));
   }
   EXPECT_EQ(ColumnFamilies(dir.path()),
-            (std::vector<std::string>{"default", "raft", "sm-11-11", "sm-11-13", "sm-12-12",
-                                      "sm-12-14", "sm-12-15"}));
+            (std::vector<std::string>{"default", "raft", "sm-11-11", "sm-12-12", "sm-spare-13",
+                                      "sm-spare-14", "sm-spare-15"}));
   {
     auto engine = OpenEngine(dir.path());
     ASSERT_NE(engine, nullptr);

@@ -86,8 +86,14 @@ TEST(KeysTest, StateMachineNamesAndKeysRoundTrip) {
   ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(parsed->partition_id, 3u);
   EXPECT_EQ(parsed->generation, 17u);
+  EXPECT_FALSE(parsed->spare);
+  EXPECT_EQ(keys::SpareCfName(9), "sm-spare-9");
+  auto spare = keys::ParseStateMachineCfName("sm-spare-9");
+  ASSERT_TRUE(spare.has_value());
+  EXPECT_TRUE(spare->spare);
+  EXPECT_EQ(spare->generation, 9u);
   for (const char* bad : {"sm-3", "sm-3-", "sm--1", "sm-03-1", "raft", "default", "sm-1-2-3",
-                          "sm-a-1"}) {
+                          "sm-a-1", "sm-spare-", "sm-spare-09", "sm-spare-x", "sm-spare-1-2"}) {
     EXPECT_FALSE(keys::ParseStateMachineCfName(bad).has_value()) << bad;
   }
   EXPECT_EQ(Str(keys::UserKey(keys::DataKey("abc"))), "abc");
