@@ -237,6 +237,11 @@ absl::Status Node::StartServers() {
   grpc::ServerBuilder peer_builder;
   int peer_port = 0;
   peer_builder.AddListeningPort(config_.peer_address, grpc::InsecureServerCredentials(), &peer_port);
+  // gRPC sets SO_REUSEPORT by default, so a second process could bind a
+  // port this node holds, and the kernel would split connections between
+  // the two: peers or clients would reach the wrong node. A port in use must
+  // make the start fail instead.
+  peer_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   peer_builder.RegisterService(peer_service_.get());
   peer_builder.SetMaxReceiveMessageSize(64 << 20);
   peer_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
@@ -254,6 +259,7 @@ absl::Status Node::StartServers() {
   grpc::ServerBuilder client_builder;
   int client_port = 0;
   client_builder.AddListeningPort(config_.client_address, grpc::InsecureServerCredentials(), &client_port);
+  client_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   client_builder.RegisterService(kv_service_.get());
   client_builder.RegisterService(cluster_service_.get());
   client_builder.RegisterService(maintenance_service_.get());

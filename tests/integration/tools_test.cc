@@ -17,6 +17,8 @@
 #include "client/client.h"
 #include "gtest/gtest.h"
 #include "tests/integration/local_cluster.h"
+#include "tests/util/free_port.h"
+#include "tests/util/temp_dir.h"
 
 namespace rkv::testing {
 namespace {
@@ -218,6 +220,33 @@ TEST_F(ToolsTest, RkvctlCommandsAndExitCodes) {
 
   CommandResult bench = Rkvctl("bench write --clients 4 --total 200 --key-space 100");
   EXPECT_EQ(bench.exit_code, 0) << bench.output;
+}
+
+TEST_F(ToolsTest, AnRkvdWhosePortIsTakenRefusesToStart) {
+  // gRPC would share a port through SO_REUSEPORT and split the connections
+  // between the two processes; rkvd must refuse to start instead.
+  TempDir dir;
+  const std::string free_client = absl::StrCat("127.0.0.1:", FreePort());
+  const std::string free_peer = absl::StrCat("127.0.0.1:", FreePort());
+  const std::string taken = cluster_.ClientAddress(1);
+  // Bounded: an rkvd that did start (sharing the port) is stopped after 20 s
+  // and the exit code is then timeout's 124.
+  auto start = [&](const std::string& client, const std::string& peer, const std::string& data) {
+    return RunCommand(absl::StrCat(
+        "timeout 20 ", RKV_RKVD_PATH, " --node-id=1 --client-address=", client,
+        " --peer-address=", peer, " --metrics-address=127.0.0.1:", FreePort(),
+        " --data-dir=", dir.path(), "/", data, " --replication-factor=1 --initial-cluster=1=", peer));
+  };
+  CommandResult peer_taken = start(free_client, taken, "a");
+  EXPECT_EQ(peer_taken.exit_code, 3) << peer_taken.output;
+  EXPECT_NE(peer_taken.output.find("cannot listen for peers on " + taken), std::string::npos)
+      << peer_taken.output;
+  CommandResult client_taken = start(taken, free_peer, "b");
+  EXPECT_EQ(client_taken.exit_code, 3) << client_taken.output;
+  EXPECT_NE(client_taken.output.find("cannot listen for clients on " + taken), std::string::npos)
+      << client_taken.output;
+  // The cluster's node still answers on its port.
+  EXPECT_EQ(Rkvctl("endpoint health").exit_code, 0);
 }
 
 TEST_F(ToolsTest, PythonExampleRunsAgainstTheCluster) {
