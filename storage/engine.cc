@@ -295,23 +295,31 @@ bool Engine::HasPartition(uint64_t partition_id) const {
   return partitions_.contains(partition_id);
 }
 
+absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> Engine::CreateCfsTogether(
+    const std::vector<std::string>& names) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s =
+      db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(*partition_options_), names, &handles);
+  if (!s.ok()) {
+    // RocksDB may have created some of them.
+    DropTogether(handles);
+    for (rocksdb::ColumnFamilyHandle* handle : handles) db_->DestroyColumnFamilyHandle(handle);
+    return FromRocks(s, absl::StrCat("creating ", names.size(), " column families, from ", names.front()));
+  }
+  return handles;
+}
+
 absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> Engine::NewCfs(
     const std::vector<std::pair<uint64_t, uint64_t>>& generations) {
   std::vector<std::string> names;
   for (const auto& [partition_id, generation] : generations) {
     names.push_back(keys::StateMachineCfName(partition_id, generation));
   }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s =
-      db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(*partition_options_), names, &handles);
+  absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> handles = CreateCfsTogether(names);
+  if (!handles.ok()) return handles.status();
   std::vector<std::shared_ptr<const PartitionCf>> cfs;
-  for (size_t i = 0; i < handles.size(); ++i) {
-    cfs.push_back(Share(generations[i].first, generations[i].second, handles[i]));
-  }
-  if (!s.ok()) {
-    // RocksDB may have created some of them.
-    for (const auto& cf : cfs) DropCf(cf);
-    return FromRocks(s, absl::StrCat("creating ", names.size(), " column families, from ", names.front()));
+  for (size_t i = 0; i < handles->size(); ++i) {
+    cfs.push_back(Share(generations[i].first, generations[i].second, (*handles)[i]));
   }
   return cfs;
 }
@@ -535,19 +543,9 @@ absl::Status Engine::AddSpares() {
   // Without mu_, which a group commit installing a snapshot and the apply
   // thread activating one need: with thousands of partitions this takes most
   // of a second, for the whole batch (DropCf says why).
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s =
-      db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(*partition_options_), names, &handles);
-  if (!s.ok()) {
-    // RocksDB may have created some of them.
-    DropTogether(handles);
-    for (rocksdb::ColumnFamilyHandle* handle : handles) db_->DestroyColumnFamilyHandle(handle);
-    return FromRocks(s, absl::StrCat("creating ", names.size(), " spare column families, from ",
-                                     names.front()));
-  }
-  for (size_t i = 0; i < handles.size(); ++i) {
-    spares_.emplace_back(generations[i], handles[i]);
-  }
+  absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> handles = CreateCfsTogether(names);
+  if (!handles.ok()) return handles.status();
+  for (size_t i = 0; i < handles->size(); ++i) spares_.emplace_back(generations[i], (*handles)[i]);
   return absl::OkStatus();
 }
 

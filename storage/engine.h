@@ -180,6 +180,10 @@ class Engine final {
   // Creates the column families of (partition, generation) pairs together,
   // all or none. It rewrites RocksDB's OPTIONS file (see DropCf), so callers
   // other than bootstrap reserve generations under mu_ and call it without.
+  // Creates partition column families named names in one RocksDB call (one
+  // OPTIONS rewrite, see DropCf), all or none.
+  absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> CreateCfsTogether(
+      const std::vector<std::string>& names);
   absl::StatusOr<std::vector<std::shared_ptr<const PartitionCf>>> NewCfs(
       const std::vector<std::pair<uint64_t, uint64_t>>& generations);
   // Creates kSpareBatch spare column families in one RocksDB call.
