@@ -47,6 +47,7 @@
 #include "storage/rocks_options.h"
 #include "storage/slice.h"
 #include "storage/state_machine.h"
+#include "tests/util/wait_for.h"
 
 namespace rkv::storage {
 namespace {
@@ -360,14 +361,15 @@ DropFigures Drops(const Flags& flags) {
     (*engine)->DiscardStagingCf(*staged);
   }
   figures.create_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  while ((*engine)->outstanding_drop_count() > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  auto await_drops = [&] {
+    RKV_CHECK_MSG(rkv::testing::WaitFor([&] { return (*engine)->outstanding_drop_count() == 0; },
+                                        absl::Minutes(10), absl::Milliseconds(1)),
+                  "column-family drops still outstanding after 10 minutes");
+  };
+  await_drops();
   start = Clock::now();
   for (uint64_t p = 2; p <= last; ++p) RKV_CHECK_OK((*engine)->DropPartition(p));
-  while ((*engine)->outstanding_drop_count() > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  await_drops();
   figures.drop_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   stop.store(true);
   appender.join();
