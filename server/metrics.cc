@@ -85,8 +85,13 @@ Metrics::Metrics(uint64_t node_id, bool enabled, const std::vector<std::string>&
   storage_pending_compaction_bytes_ =
       &gauge("rkv_storage_pending_compaction_bytes", "Bytes RocksDB estimates compaction must rewrite.")->Add(node);
   storage_block_cache_bytes_ =
-      &gauge("rkv_storage_block_cache_usage_bytes", "Memory in use by the shared block cache (memtables included).")
+      &gauge("rkv_storage_block_cache_usage_bytes",
+             "Memory in use by the shared block cache (memtables and cached rows included).")
            ->Add(node);
+  auto* row_lookups = counter("rkv_storage_row_cache_lookups_total",
+                              "Point reads by whether the row cache answered (hit) or RocksDB did (miss).");
+  row_cache_hits_ = &row_lookups->Add({{"node", node_label_}, {"result", "hit"}});
+  row_cache_misses_ = &row_lookups->Add({{"node", node_label_}, {"result", "miss"}});
   for (const std::string& method : rpc_methods) {
     known_methods_[method] = std::make_unique<MethodMetrics>();
     known_methods_[method]->latency_seconds =
@@ -153,6 +158,15 @@ void Metrics::RecordRpc(const std::string& method, int code, double seconds) {
   }
   counter->Increment();
   m->latency_seconds->Observe(seconds);
+}
+
+void Metrics::SetRowCacheLookups(uint64_t hits, uint64_t misses) {
+  if (!enabled_) return;
+  // The cache keeps the totals; a counter can only be added to.
+  for (auto [counter, total] : {std::pair{row_cache_hits_, hits}, std::pair{row_cache_misses_, misses}}) {
+    const double seen = counter->Value();
+    if (static_cast<double>(total) > seen) counter->Increment(static_cast<double>(total) - seen);
+  }
 }
 
 void Metrics::SetMemberInfo(uint64_t member_id, const std::string& client_address,

@@ -85,6 +85,8 @@ class Metrics final {
   prometheus::Gauge* storage_live_keys() { return storage_live_keys_; }
   prometheus::Gauge* storage_pending_compaction_bytes() { return storage_pending_compaction_bytes_; }
   prometheus::Gauge* storage_block_cache_bytes() { return storage_block_cache_bytes_; }
+  // Brings the row-cache lookup counters up to these totals. One caller at a time.
+  void SetRowCacheLookups(uint64_t hits, uint64_t misses);
   // One series per member, value 1, its identity in labels.
   void SetMemberInfo(uint64_t member_id, const std::string& client_address,
                      const std::string& peer_address, const std::string& metrics_address,
@@ -131,6 +133,8 @@ class Metrics final {
   prometheus::Gauge* storage_live_keys_ = nullptr;
   prometheus::Gauge* storage_pending_compaction_bytes_ = nullptr;
   prometheus::Gauge* storage_block_cache_bytes_ = nullptr;
+  prometheus::Counter* row_cache_hits_ = nullptr;
+  prometheus::Counter* row_cache_misses_ = nullptr;
 
   absl::Mutex mu_;
   std::map<uint64_t, std::unique_ptr<PartitionMetrics>> partitions_ ABSL_GUARDED_BY(mu_);

@@ -350,6 +350,7 @@ void Node::UpdateStorageMetrics() {
   Set(metrics_->storage_live_keys(), static_cast<double>(stats.live_keys_estimate));
   Set(metrics_->storage_pending_compaction_bytes(), static_cast<double>(stats.pending_compaction_bytes));
   Set(metrics_->storage_block_cache_bytes(), static_cast<double>(stats.block_cache_usage_bytes));
+  metrics_->SetRowCacheLookups(stats.row_cache_hits, stats.row_cache_misses);
 }
 
 void Node::UpdateMemberMetrics() {

@@ -61,6 +61,10 @@ class ApplyView final {
   // Adds every pending write to batch (for the column family given above).
   void WriteTo(rocksdb::WriteBatch* batch) const;
   size_t pending_count() const { return pending_.size(); }
+  // Calls visit for the user key of every pending write.
+  void ForEachWrittenKey(absl::FunctionRef<void(absl::string_view)> visit) const {
+    for (const auto& [user_key, pending] : pending_) visit(user_key);
+  }
 
  private:
   struct Pending {

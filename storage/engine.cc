@@ -81,6 +81,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
 
 absl::Status Engine::OpenDatabase() {
   shared_ = std::make_unique<SharedResources>(MakeSharedResources(options_));
+  rows_ = std::make_unique<RowCache>(options_.cache_rows ? shared_->block_cache : nullptr);
   rocksdb::DBOptions db_options = MakeDbOptions(options_, *shared_);
   rocksdb::ColumnFamilyOptions partition_cf = MakePartitionCfOptions(options_, *shared_);
   partition_options_ = std::make_unique<rocksdb::Options>(db_options, partition_cf);

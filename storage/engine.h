@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "raft/types.h"
 #include "storage/engine_options.h"
+#include "storage/row_cache.h"
 
 namespace rocksdb {
 class DB;
@@ -132,6 +133,8 @@ class Engine final {
   void DiscardStagingCf(const std::shared_ptr<const PartitionCf>& cf);
 
   rocksdb::DB* db() const { return db_; }
+  // Records of recently read keys, in the block cache (storage/row_cache.h).
+  RowCache& row_cache() const { return *rows_; }
   rocksdb::ColumnFamilyHandle* raft_cf() const { return raft_cf_; }
   rocksdb::ColumnFamilyHandle* registry_cf() const { return registry_cf_; }
   // Where SnapshotReceiver writes SST files (same filesystem as the database,
@@ -206,6 +209,7 @@ class Engine final {
   const std::string db_dir_;
   const std::string staging_dir_;
   std::unique_ptr<SharedResources> shared_;
+  std::unique_ptr<RowCache> rows_;
   std::unique_ptr<rocksdb::Options> partition_options_;
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* registry_cf_ = nullptr;

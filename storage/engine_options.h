@@ -34,6 +34,9 @@ struct EngineOptions {
   // Past this much WAL, RocksDB flushes the column families that pin the
   // oldest WAL file (an idle partition would otherwise keep it forever).
   uint64_t max_total_wal_bytes = 512ull << 20;
+  // Keep the records that point reads find in that cache too
+  // (storage/row_cache.h), so a repeated Get skips RocksDB's search.
+  bool cache_rows = true;
   // Flush and compaction threads shared by all column families.
   int background_jobs = 4;
   // Bound on partitions (and so on column families) hosted by this node.

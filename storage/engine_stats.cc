@@ -38,6 +38,8 @@ EngineStats ReadEngineStats(Engine& engine) {
   if (db->GetIntProperty(engine.raft_cf(), rocksdb::DB::Properties::kBlockCacheUsage, &cache)) {
     stats.block_cache_usage_bytes = cache;
   }
+  stats.row_cache_hits = engine.row_cache().hits();
+  stats.row_cache_misses = engine.row_cache().misses();
   return stats;
 }
 

@@ -14,6 +14,9 @@ struct EngineStats {
   uint64_t live_keys_estimate = 0;
   uint64_t pending_compaction_bytes = 0;
   uint64_t block_cache_usage_bytes = 0;
+  // Point reads answered by the row cache, and those that read RocksDB.
+  uint64_t row_cache_hits = 0;
+  uint64_t row_cache_misses = 0;
 };
 
 // Sums RocksDB's properties over every column family.

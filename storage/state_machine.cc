@@ -172,6 +172,11 @@ absl::Status StateMachine::Commit(const ApplyView& view, const PartitionCf& cf,
     return absl::Status(s.code(), absl::StrCat("partition ", partition_id_, " up to entry ",
                                                last.index(), ": ", s.message()));
   }
+  // Before the applied index moves and before any proposer hears of it, so
+  // no read after the write finds a row from before it.
+  view.ForEachWrittenKey([&](absl::string_view user_key) {
+    engine_->row_cache().Invalidate(partition_id_, cf.generation, user_key);
+  });
   if (new_conf_state != nullptr) {
     absl::MutexLock lock(&mu_);
     conf_state_ = *new_conf_state;
@@ -230,12 +235,22 @@ absl::StatusOr<bool> StateMachine::MaybeActivateSnapshot() {
 absl::StatusOr<std::optional<rkv::internal::KeyValue>> StateMachine::Get(
     absl::string_view key, uint64_t now_unix_ms) const {
   std::shared_ptr<const PartitionCf> cf = this->cf();
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s =
-      engine_->db()->Get(rocksdb::ReadOptions(), cf->handle, keys::DataKey(key), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id_));
-  absl::StatusOr<KeyRecord> record = DecodeKeyRecord(ToView(value), partition_id_, key);
+  RowCache& rows = engine_->row_cache();
+  RowCache::Ticket ticket;
+  std::optional<std::optional<std::string>> cached = rows.Lookup(partition_id_, cf->generation, key, &ticket);
+  if (!cached.has_value()) {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s =
+        engine_->db()->Get(rocksdb::ReadOptions(), cf->handle, keys::DataKey(key), &value);
+    if (!s.ok() && !s.IsNotFound()) {
+      return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id_));
+    }
+    cached.emplace();
+    if (s.ok()) cached->emplace(value.data(), value.size());
+    rows.Fill(ticket, *cached);
+  }
+  if (!cached->has_value()) return std::nullopt;
+  absl::StatusOr<KeyRecord> record = DecodeKeyRecord(**cached, partition_id_, key);
   if (!record.ok()) return record.status();
   if (!record->LiveAt(now_unix_ms)) return std::nullopt;
   rkv::internal::KeyValue kv;

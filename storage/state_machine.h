@@ -90,6 +90,9 @@ class StateMachine final {
   absl::StatusOr<bool> MaybeActivateSnapshot();
 
   // The key's live value at now_unix_ms, or nullopt when absent or expired.
+  // The stored record comes from the engine's row cache when it holds it
+  // (storage/row_cache.h); Apply invalidates what it writes before moving
+  // the applied index.
   absl::StatusOr<std::optional<rkv::internal::KeyValue>> Get(absl::string_view key,
                                                              uint64_t now_unix_ms) const;
   // Keys of [range.key, range.range_end) live at now_unix_ms (range_end empty:

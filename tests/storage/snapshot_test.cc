@@ -168,6 +168,8 @@ class SnapshotTest : public ::testing::Test {
 TEST_F(SnapshotTest, RoundTripReplacesTheTargetState) {
   Fill(source_.machine.get(), 700, /*term=*/3);
   Fill(target_.machine.get(), 20, 1, "old");  // to be replaced
+  // Read once so the row cache holds the old row.
+  EXPECT_EQ((*target_.machine->Get("key-1", 0))->value(), "old1");
   {
     LogBatch batch(engine_.get(), LogLimits());
     ASSERT_TRUE(batch.Append(target_.log.get(), MakeEntries(1, 21, 1)).ok());
@@ -206,6 +208,8 @@ TEST_F(SnapshotTest, RoundTripReplacesTheTargetState) {
   EXPECT_EQ(target_.machine->conf_state().voters_size(), 3);
   EXPECT_EQ(Dump(target_.machine.get()), Dump(source_.machine.get()));
   EXPECT_FALSE(Dump(target_.machine.get()).empty());
+  // Point reads see the snapshot's rows, not the ones cached before it.
+  EXPECT_EQ((*target_.machine->Get("key-1", 0))->value(), "v601");
 
   RestartEngine();
   EXPECT_EQ(target_.machine->applied_index(), 700u);
