@@ -95,7 +95,8 @@ TEST_F(MetricsTest, SeriesExistAndCountTheWorkload) {
           "rkv_proposals_pending", "rkv_log_fsync_duration_seconds_count", "rkv_group_commit_partitions_count",
           "rkv_apply_duration_seconds_count", "rkv_peer_sent_bytes_total", "rkv_peer_received_messages_total",
           "rkv_peer_round_trip_seconds_count", "rkv_storage_size_bytes", "rkv_storage_live_keys_estimate",
-          "rkv_storage_block_cache_usage_bytes", "rkv_member_info", "rkv_snapshots_sent_total"}) {
+          "rkv_storage_block_cache_usage_bytes", "rkv_storage_row_cache_lookups_total", "rkv_member_info",
+          "rkv_snapshots_sent_total"}) {
       bool present = false;
       for (const auto& [series, value] : m) present |= series.rfind(std::string(name), 0) == 0;
       EXPECT_TRUE(present) << name << " missing on node " << id;
@@ -123,6 +124,59 @@ TEST_F(MetricsTest, SeriesExistAndCountTheWorkload) {
   EXPECT_EQ(Sum(Scrape(cluster_.MetricsAddress(1)), "rkv_grpc_requests_total",
                 {"method=\"/rkv.v1.KV/Put\"", "code=\"INVALID_ARGUMENT\""}),
             1);
+}
+
+// Point reads of one key: the first reads RocksDB (a miss), the next ones
+// come from the row cache (hits), and a write in between sends the next read
+// back to RocksDB, which finds the new value. Only these Gets look up node
+// 1's row cache, so the published totals settle at the number sent.
+TEST_F(MetricsTest, RowCacheLookupsCountHitsAndMisses) {
+  auto put = [&](const std::string& value) {
+    grpc::ClientContext context;
+    v1::PutRequest request;
+    request.set_key("row-cache-key");
+    request.set_value(value);
+    v1::PutResponse response;
+    ASSERT_TRUE(cluster_.Kv(1).Put(&context, request, &response).ok());
+  };
+  int gets = 0;
+  auto get = [&] {
+    grpc::ClientContext context;
+    v1::GetRequest request;
+    request.set_key("row-cache-key");
+    request.set_serializable(true);  // answered by node 1 itself
+    v1::GetResponse response;
+    EXPECT_TRUE(cluster_.Kv(1).Get(&context, request, &response).ok());
+    ++gets;
+    return response.kv().value();
+  };
+  double hits = 0, misses = 0;
+  // The counters are published once a second.
+  auto published = [&] {
+    return WaitFor(
+        [&] {
+          const auto m = Scrape(cluster_.MetricsAddress(1));
+          hits = Sum(m, "rkv_storage_row_cache_lookups_total", {"result=\"hit\""});
+          misses = Sum(m, "rkv_storage_row_cache_lookups_total", {"result=\"miss\""});
+          return hits + misses == gets;
+        },
+        absl::Seconds(20));
+  };
+  put("one");
+  // Node 1 may apply the put after the leader answered: read until it has.
+  ASSERT_TRUE(WaitFor([&] { return get() == "one"; }, absl::Seconds(10)));
+  ASSERT_TRUE(published()) << hits << " + " << misses << " != " << gets;
+  const double hits_before = hits, misses_before = misses;
+  EXPECT_GE(misses, 1);
+  EXPECT_EQ(get(), "one");
+  EXPECT_EQ(get(), "one");
+  ASSERT_TRUE(published()) << hits << " + " << misses << " != " << gets;
+  EXPECT_EQ(hits, hits_before + 2);
+  EXPECT_EQ(misses, misses_before);
+  put("two");
+  ASSERT_TRUE(WaitFor([&] { return get() == "two"; }, absl::Seconds(10)));
+  ASSERT_TRUE(published()) << hits << " + " << misses << " != " << gets;
+  EXPECT_GE(misses, misses_before + 1);
 }
 
 // /readyz goes not-ready when the node is cut off from its peers (SIGSTOP
