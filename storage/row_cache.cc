@@ -42,15 +42,15 @@ size_t RowCache::StripeOf(absl::string_view cache_key) {
   return absl::HashOf(cache_key) % kStripes;
 }
 
-std::optional<std::optional<std::string>> RowCache::Lookup(uint64_t partition_id, uint64_t generation,
-                                                           absl::string_view user_key, Ticket* ticket) {
+bool RowCache::Lookup(uint64_t partition_id, uint64_t generation, absl::string_view user_key,
+                      std::optional<std::string>* row, Ticket* ticket) {
   ticket->cache_key = CacheKey(partition_id, generation, user_key);
   if (cache_ != nullptr) {
     if (rocksdb::Cache::Handle* handle = cache_->Lookup(ToSlice(ticket->cache_key))) {
-      Row row = *static_cast<const Row*>(cache_->Value(handle));
+      *row = *static_cast<const Row*>(cache_->Value(handle));
       cache_->Release(handle);
       hits_.fetch_add(1, std::memory_order_relaxed);
-      return row;
+      return true;
     }
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
@@ -58,7 +58,7 @@ std::optional<std::optional<std::string>> RowCache::Lookup(uint64_t partition_id
   Stripe& stripe = (*stripes_)[ticket->stripe];
   absl::MutexLock lock(&stripe.mu);
   ticket->epoch = stripe.epoch;
-  return std::nullopt;
+  return false;
 }
 
 void RowCache::Fill(const Ticket& ticket, std::optional<absl::string_view> record) {

@@ -52,10 +52,10 @@ class RowCache final {
   RowCache(const RowCache&) = delete;
   RowCache& operator=(const RowCache&) = delete;
 
-  // A hit: the stored record (nullopt inside: the key is absent). A miss:
-  // nullopt, with *ticket set for Fill.
-  std::optional<std::optional<std::string>> Lookup(uint64_t partition_id, uint64_t generation,
-                                                   absl::string_view user_key, Ticket* ticket);
+  // A hit returns true with *row set to the stored record (nullopt: the key
+  // is absent). A miss returns false with *ticket set for Fill.
+  bool Lookup(uint64_t partition_id, uint64_t generation, absl::string_view user_key,
+              std::optional<std::string>* row, Ticket* ticket);
   // Keeps what a read after the miss found (nullopt: absent), unless the key
   // was invalidated since.
   void Fill(const Ticket& ticket, std::optional<absl::string_view> record);

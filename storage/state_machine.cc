@@ -237,20 +237,19 @@ absl::StatusOr<std::optional<rkv::internal::KeyValue>> StateMachine::Get(
   std::shared_ptr<const PartitionCf> cf = this->cf();
   RowCache& rows = engine_->row_cache();
   RowCache::Ticket ticket;
-  std::optional<std::optional<std::string>> cached = rows.Lookup(partition_id_, cf->generation, key, &ticket);
-  if (!cached.has_value()) {
+  std::optional<std::string> stored;
+  if (!rows.Lookup(partition_id_, cf->generation, key, &stored, &ticket)) {
     rocksdb::PinnableSlice value;
     rocksdb::Status s =
         engine_->db()->Get(rocksdb::ReadOptions(), cf->handle, keys::DataKey(key), &value);
     if (!s.ok() && !s.IsNotFound()) {
       return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id_));
     }
-    cached.emplace();
-    if (s.ok()) cached->emplace(value.data(), value.size());
-    rows.Fill(ticket, *cached);
+    if (s.ok()) stored.emplace(value.data(), value.size());
+    rows.Fill(ticket, stored);
   }
-  if (!cached->has_value()) return std::nullopt;
-  absl::StatusOr<KeyRecord> record = DecodeKeyRecord(**cached, partition_id_, key);
+  if (!stored.has_value()) return std::nullopt;
+  absl::StatusOr<KeyRecord> record = DecodeKeyRecord(*stored, partition_id_, key);
   if (!record.ok()) return record.status();
   if (!record->LiveAt(now_unix_ms)) return std::nullopt;
   rkv::internal::KeyValue kv;
