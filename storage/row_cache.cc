@@ -43,11 +43,13 @@ size_t RowCache::StripeOf(absl::string_view cache_key) {
 }
 
 bool RowCache::Lookup(uint64_t partition_id, uint64_t generation, absl::string_view user_key,
-                      std::optional<std::string>* row, Ticket* ticket) {
+                      absl::FunctionRef<void(std::optional<absl::string_view>)> found, Ticket* ticket) {
   ticket->cache_key = CacheKey(partition_id, generation, user_key);
   if (cache_ != nullptr) {
     if (rocksdb::Cache::Handle* handle = cache_->Lookup(ToSlice(ticket->cache_key))) {
-      *row = *static_cast<const Row*>(cache_->Value(handle));
+      // The handle pins the row: an Invalidate meanwhile only unlists it.
+      const Row& row = *static_cast<const Row*>(cache_->Value(handle));
+      found(row.has_value() ? std::optional<absl::string_view>(*row) : std::nullopt);
       cache_->Release(handle);
       hits_.fetch_add(1, std::memory_order_relaxed);
       return true;

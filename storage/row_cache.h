@@ -27,6 +27,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
@@ -52,10 +53,11 @@ class RowCache final {
   RowCache(const RowCache&) = delete;
   RowCache& operator=(const RowCache&) = delete;
 
-  // A hit returns true with *row set to the stored record (nullopt: the key
-  // is absent). A miss returns false with *ticket set for Fill.
+  // A hit calls found with the stored record (nullopt: the key is absent),
+  // which stays valid only during the call (no copy is made), and returns
+  // true. A miss returns false with *ticket set for Fill.
   bool Lookup(uint64_t partition_id, uint64_t generation, absl::string_view user_key,
-              std::optional<std::string>* row, Ticket* ticket);
+              absl::FunctionRef<void(std::optional<absl::string_view>)> found, Ticket* ticket);
   // Keeps what a read after the miss found (nullopt: absent), unless the key
   // was invalidated since.
   void Fill(const Ticket& ticket, std::optional<absl::string_view> record);

@@ -235,26 +235,37 @@ absl::StatusOr<bool> StateMachine::MaybeActivateSnapshot() {
 absl::StatusOr<std::optional<rkv::internal::KeyValue>> StateMachine::Get(
     absl::string_view key, uint64_t now_unix_ms) const {
   std::shared_ptr<const PartitionCf> cf = this->cf();
-  RowCache& rows = engine_->row_cache();
-  RowCache::Ticket ticket;
-  std::optional<std::string> stored;
-  if (!rows.Lookup(partition_id_, cf->generation, key, &stored, &ticket)) {
-    rocksdb::PinnableSlice value;
-    rocksdb::Status s =
-        engine_->db()->Get(rocksdb::ReadOptions(), cf->handle, keys::DataKey(key), &value);
-    if (!s.ok() && !s.IsNotFound()) {
-      return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id_));
+  absl::StatusOr<std::optional<rkv::internal::KeyValue>> answer;
+  // Decodes the stored record where it lies (the cache's row or RocksDB's
+  // pinned value), without copying it first.
+  auto decode = [&](std::optional<absl::string_view> stored) {
+    if (!stored.has_value()) {
+      answer = std::nullopt;
+      return;
     }
-    if (s.ok()) stored.emplace(value.data(), value.size());
-    rows.Fill(ticket, stored);
+    absl::StatusOr<KeyRecord> record = DecodeKeyRecord(*stored, partition_id_, key);
+    if (!record.ok()) {
+      answer = record.status();
+    } else if (!record->LiveAt(now_unix_ms)) {
+      answer = std::nullopt;
+    } else {
+      rkv::internal::KeyValue kv;
+      ToKeyValue(key, *record, /*keys_only=*/false, &kv);
+      answer = std::move(kv);
+    }
+  };
+  RowCache::Ticket ticket;
+  if (engine_->row_cache().Lookup(partition_id_, cf->generation, key, decode, &ticket)) return answer;
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = engine_->db()->Get(rocksdb::ReadOptions(), cf->handle, keys::DataKey(key), &value);
+  if (!s.ok() && !s.IsNotFound()) {
+    return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id_));
   }
-  if (!stored.has_value()) return std::nullopt;
-  absl::StatusOr<KeyRecord> record = DecodeKeyRecord(*stored, partition_id_, key);
-  if (!record.ok()) return record.status();
-  if (!record->LiveAt(now_unix_ms)) return std::nullopt;
-  rkv::internal::KeyValue kv;
-  ToKeyValue(key, *record, /*keys_only=*/false, &kv);
-  return kv;
+  const std::optional<absl::string_view> stored =
+      s.ok() ? std::optional<absl::string_view>(ToView(value)) : std::nullopt;
+  engine_->row_cache().Fill(ticket, stored);
+  decode(stored);
+  return answer;
 }
 
 absl::StatusOr<rkv::internal::RangeResult> StateMachine::Range(

@@ -35,9 +35,10 @@ using ::rkv::testing::TempDir;
 // What a lookup found: "miss", "absent" or the record.
 std::string Look(RowCache& rows, uint64_t partition, uint64_t generation, const std::string& key,
                  RowCache::Ticket* ticket) {
-  std::optional<std::string> row;
-  if (!rows.Lookup(partition, generation, key, &row, ticket)) return "miss";
-  return row.value_or("absent");
+  std::string found;
+  auto copy = [&](std::optional<absl::string_view> row) { found = row ? std::string(*row) : "absent"; };
+  if (!rows.Lookup(partition, generation, key, copy, ticket)) return "miss";
+  return found;
 }
 
 TEST(RowCacheTest, AMissFillsAndAnInvalidateForgets) {
