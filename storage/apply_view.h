@@ -28,9 +28,15 @@ class WriteBatch;
 
 namespace rkv::storage {
 
+class RowCache;
+
 class ApplyView final {
  public:
-  ApplyView(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t partition_id);
+  // rows: where reads of keys without a pending write look first (and what
+  // they find in RocksDB is offered to), under the column family's
+  // generation; nullptr reads RocksDB only.
+  ApplyView(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t partition_id,
+            RowCache* rows = nullptr, uint64_t generation = 0);
   ApplyView(const ApplyView&) = delete;
   ApplyView& operator=(const ApplyView&) = delete;
 
@@ -90,6 +96,8 @@ class ApplyView final {
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const cf_;
   const uint64_t partition_id_;
+  RowCache* const rows_;
+  const uint64_t generation_;
   absl::btree_map<std::string, Pending> pending_;
   std::vector<Undo> undo_;
   bool recording_ = false;

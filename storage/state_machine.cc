@@ -123,7 +123,7 @@ absl::StatusOr<std::vector<EntryResult>> StateMachine::Apply(
   if (absl::Status valid = ValidateBatch(entries, conf_states, applied); !valid.ok()) return valid;
 
   std::shared_ptr<const PartitionCf> cf = this->cf();
-  ApplyView view(engine_->db(), cf->handle, partition_id_);
+  ApplyView view(engine_->db(), cf->handle, partition_id_, &engine_->row_cache(), cf->generation);
   results.reserve(entries.size());
   const raft::ConfState* new_conf_state = nullptr;
   size_t next_conf_state = 0;
@@ -280,7 +280,7 @@ absl::StatusOr<rkv::internal::RangeResult> StateMachine::Range(
   }
   std::shared_ptr<const PartitionCf> cf = this->cf();
   // A read-only view: nothing is ever written from it.
-  ApplyView view(engine_->db(), cf->handle, partition_id_);
+  ApplyView view(engine_->db(), cf->handle, partition_id_, &engine_->row_cache(), cf->generation);
   OpContext context{.view = view,
                     .limits = limits_,
                     .partition_id = partition_id_,

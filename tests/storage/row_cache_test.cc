@@ -106,6 +106,26 @@ Machine OpenMachine(const std::string& dir, bool cache_rows) {
   return m;
 }
 
+// A Txn: if key's version is at least `version`, put `put_key`, else delete
+// it. Its compare and its ops read the keys while applying.
+std::string CompareAndPut(const std::string& key, uint64_t version, const std::string& put_key,
+                          const std::string& value, uint64_t now) {
+  rkv::internal::Command command;
+  command.set_now_unix_ms(now);
+  rkv::internal::TxnCommand* txn = command.mutable_txn();
+  rkv::internal::Compare* compare = txn->add_compares();
+  compare->set_key(key);
+  compare->set_target(rkv::internal::Compare::TARGET_VERSION);
+  compare->set_result(rkv::internal::Compare::RESULT_GREATER);
+  compare->set_version(version);
+  rkv::internal::PutOp* put = txn->add_success()->mutable_put();
+  put->set_key(put_key);
+  put->set_value(value);
+  put->set_prev_kv(true);
+  txn->add_failure()->mutable_delete_key()->set_key(put_key);
+  return command.SerializeAsString();
+}
+
 std::string Describe(const absl::StatusOr<std::optional<rkv::internal::KeyValue>>& kv) {
   if (!kv.ok()) return kv.status().ToString();
   if (!kv->has_value()) return "absent";
@@ -131,7 +151,7 @@ TEST(RowCacheTest, CachedGetsAnswerAsUncachedOnesUnderRandomWrites) {
       const uint64_t now = static_cast<uint64_t>(step) * 10;
       for (int i = 0; i < batch; ++i) {
         std::string command;
-        switch (rng() % 5) {
+        switch (rng() % 6) {
           case 0:
           case 1:
             command = PutCommand(key(), absl::StrCat("v", step, ".", i), 0, false, now);
@@ -142,6 +162,9 @@ TEST(RowCacheTest, CachedGetsAnswerAsUncachedOnesUnderRandomWrites) {
             break;
           case 3:
             command = DeleteCommand(key(), false, now);
+            break;
+          case 4:
+            command = CompareAndPut(key(), rng() % 4, key(), absl::StrCat("t", step, ".", i), now);
             break;
           default: {
             std::string a = key(), b = key();
