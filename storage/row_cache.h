@@ -1,10 +1,10 @@
 // RowCache: the stored record (or absence) of keys recently read by point
-// reads (Get, and the apply thread's reads for prev_kv, Delete and Txn
-// compares), node-wide, so a repeated read answers from memory instead of
-// searching a partition's memtables and SST files. With blind puts (storage/mvcc.h) a
-// key's newest memtable entry is usually an operand, so a RocksDB Get went on
-// into every memtable and file down to the key's base record: about 17 us, a
-// third of a node's CPU under serializable reads.
+// reads (Get, a Range of one key, and the apply thread's reads for prev_kv,
+// Delete and Txn compares), node-wide, so a repeated read answers from memory
+// instead of searching a partition's memtables and SST files. With blind puts
+// (storage/mvcc.h) a key's newest memtable entry is usually an operand, so a
+// RocksDB Get went on into every memtable and file down to the key's base
+// record: about 17 us, a third of a node's CPU under serializable reads.
 //
 // Rows live in the engine's shared LRU cache beside the blocks, under the one
 // memory bound (EngineOptions::block_cache_bytes). A row is named by
