@@ -14,27 +14,17 @@
 namespace rkv::storage {
 
 ApplyView::ApplyView(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t partition_id,
-                     RowCache* rows, uint64_t generation)
+                     RowCache& rows, uint64_t generation)
     : db_(db), cf_(cf), partition_id_(partition_id), rows_(rows), generation_(generation) {}
 
 absl::StatusOr<std::optional<std::string>> ApplyView::ReadStored(absl::string_view user_key) {
   // Keys this batch has not written yet hold what earlier batches left, and
   // those invalidated their rows, so a cached row is the stored record.
   std::optional<std::string> stored;
-  RowCache::Ticket ticket;
   auto copy = [&](std::optional<absl::string_view> row) {
     if (row.has_value()) stored.emplace(row->data(), row->size());
   };
-  if (rows_ != nullptr && rows_->Lookup(partition_id_, generation_, user_key, copy, &ticket)) return stored;
-  key_buffer_.assign(1, keys::kDataPrefix);
-  key_buffer_.append(user_key.data(), user_key.size());
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, key_buffer_, &value);
-  if (!s.ok() && !s.IsNotFound()) {
-    return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id_));
-  }
-  if (s.ok()) stored.emplace(value.data(), value.size());
-  if (rows_ != nullptr) rows_->Fill(ticket, stored);
+  if (absl::Status s = rows_.Read(db_, cf_, partition_id_, generation_, user_key, copy); !s.ok()) return s;
   return stored;
 }
 

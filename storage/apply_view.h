@@ -32,11 +32,10 @@ class RowCache;
 
 class ApplyView final {
  public:
-  // rows: where reads of keys without a pending write look first (and what
-  // they find in RocksDB is offered to), under the column family's
-  // generation; nullptr reads RocksDB only.
-  ApplyView(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t partition_id,
-            RowCache* rows = nullptr, uint64_t generation = 0);
+  // Reads of keys without a pending write go through rows (the engine's
+  // row cache), under the column family's generation.
+  ApplyView(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t partition_id, RowCache& rows,
+            uint64_t generation);
   ApplyView(const ApplyView&) = delete;
   ApplyView& operator=(const ApplyView&) = delete;
 
@@ -96,13 +95,11 @@ class ApplyView final {
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const cf_;
   const uint64_t partition_id_;
-  RowCache* const rows_;
+  RowCache& rows_;
   const uint64_t generation_;
   absl::btree_map<std::string, Pending> pending_;
   std::vector<Undo> undo_;
   bool recording_ = false;
-  // Reused for RocksDB keys, to avoid an allocation per read.
-  std::string key_buffer_;
 };
 
 }  // namespace rkv::storage

@@ -1,9 +1,13 @@
 #include "storage/row_cache.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/db.h>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
 #include "storage/coding.h"
+#include "storage/keys.h"
+#include "storage/rocks_status.h"
 #include "storage/slice.h"
 
 namespace rkv::storage {
@@ -61,6 +65,23 @@ bool RowCache::Lookup(uint64_t partition_id, uint64_t generation, absl::string_v
   absl::MutexLock lock(&stripe.mu);
   ticket->epoch = stripe.epoch;
   return false;
+}
+
+absl::Status RowCache::Read(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t partition_id,
+                            uint64_t generation, absl::string_view user_key,
+                            absl::FunctionRef<void(std::optional<absl::string_view>)> visit) {
+  Ticket ticket;
+  if (Lookup(partition_id, generation, user_key, visit, &ticket)) return absl::OkStatus();
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, keys::DataKey(user_key), &value);
+  if (!s.ok() && !s.IsNotFound()) {
+    return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id));
+  }
+  const std::optional<absl::string_view> stored =
+      s.ok() ? std::optional<absl::string_view>(ToView(value)) : std::nullopt;
+  Fill(ticket, stored);
+  visit(stored);
+  return absl::OkStatus();
 }
 
 void RowCache::Fill(const Ticket& ticket, std::optional<absl::string_view> record) {

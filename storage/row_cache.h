@@ -29,11 +29,14 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace rocksdb {
 class Cache;
+class ColumnFamilyHandle;
+class DB;
 }  // namespace rocksdb
 
 namespace rkv::storage {
@@ -54,7 +57,16 @@ class RowCache final {
   RowCache(const RowCache&) = delete;
   RowCache& operator=(const RowCache&) = delete;
 
-  // A hit calls found with the stored record (nullopt: the key is absent),
+  // Reads user_key's stored record: from the cache, or on a miss from the
+  // partition's column family in db, offering what it found to the cache.
+  // visit sees the record (nullopt: absent), valid only during the call (no
+  // copy is made). Returns RocksDB's error, naming the partition.
+  absl::Status Read(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t partition_id,
+                    uint64_t generation, absl::string_view user_key,
+                    absl::FunctionRef<void(std::optional<absl::string_view>)> visit);
+
+  // The two halves of Read, for callers that read elsewhere. A hit calls
+  // found with the stored record (nullopt: the key is absent),
   // which stays valid only during the call (no copy is made), and returns
   // true. A miss returns false with *ticket set for Fill.
   bool Lookup(uint64_t partition_id, uint64_t generation, absl::string_view user_key,

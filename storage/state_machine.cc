@@ -123,7 +123,7 @@ absl::StatusOr<std::vector<EntryResult>> StateMachine::Apply(
   if (absl::Status valid = ValidateBatch(entries, conf_states, applied); !valid.ok()) return valid;
 
   std::shared_ptr<const PartitionCf> cf = this->cf();
-  ApplyView view(engine_->db(), cf->handle, partition_id_, &engine_->row_cache(), cf->generation);
+  ApplyView view(engine_->db(), cf->handle, partition_id_, engine_->row_cache(), cf->generation);
   results.reserve(entries.size());
   const raft::ConfState* new_conf_state = nullptr;
   size_t next_conf_state = 0;
@@ -254,17 +254,11 @@ absl::StatusOr<std::optional<rkv::internal::KeyValue>> StateMachine::Get(
       answer = std::move(kv);
     }
   };
-  RowCache::Ticket ticket;
-  if (engine_->row_cache().Lookup(partition_id_, cf->generation, key, decode, &ticket)) return answer;
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = engine_->db()->Get(rocksdb::ReadOptions(), cf->handle, keys::DataKey(key), &value);
-  if (!s.ok() && !s.IsNotFound()) {
-    return FromRocks(s, absl::StrCat("reading a key of partition ", partition_id_));
+  if (absl::Status s = engine_->row_cache().Read(engine_->db(), cf->handle, partition_id_, cf->generation,
+                                                 key, decode);
+      !s.ok()) {
+    return s;
   }
-  const std::optional<absl::string_view> stored =
-      s.ok() ? std::optional<absl::string_view>(ToView(value)) : std::nullopt;
-  engine_->row_cache().Fill(ticket, stored);
-  decode(stored);
   return answer;
 }
 
@@ -280,7 +274,7 @@ absl::StatusOr<rkv::internal::RangeResult> StateMachine::Range(
   }
   std::shared_ptr<const PartitionCf> cf = this->cf();
   // A read-only view: nothing is ever written from it.
-  ApplyView view(engine_->db(), cf->handle, partition_id_, &engine_->row_cache(), cf->generation);
+  ApplyView view(engine_->db(), cf->handle, partition_id_, engine_->row_cache(), cf->generation);
   OpContext context{.view = view,
                     .limits = limits_,
                     .partition_id = partition_id_,
