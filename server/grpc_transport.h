@@ -1,8 +1,8 @@
 // GrpcTransport: one long-lived client stream per peer (Peer.Stream) carrying
-// batches of Raft messages for every partition. Each peer has its own sender
-// thread and a bounded queue, so a slow or dead peer never stalls the others;
-// broken streams reconnect with exponential backoff. The receiving side is
-// PeerService, which reads each stream with gRPC's callback API and hands the
+// batches of Raft messages for every partition. Each peer has its own bounded
+// queue and its writes never block the caller, so a slow or dead peer never
+// stalls the others; broken streams reconnect with exponential backoff. Both
+// ends use gRPC's callback API: PeerService reads each stream and hands the
 // batches to a callback. Thread-safe.
 #pragma once
 
@@ -59,7 +59,8 @@ class GrpcTransport final : public Transport {
   GrpcTransport& operator=(const GrpcTransport&) = delete;
 
   void Send(uint64_t to_node, std::vector<PartitionMessage> messages) override;
-  // Stops every sender thread; queued messages are dropped.
+  // Cancels every stream and waits until gRPC is done with them; queued
+  // messages are dropped, and so is anything sent afterwards.
   void Stop();
 
   // Channel arguments shared by peer and forwarding channels: keepalives that
@@ -69,7 +70,7 @@ class GrpcTransport final : public Transport {
  private:
   std::map<uint64_t, std::unique_ptr<PeerSender>> senders_;
   // Cancels streams that stopped making progress (TransportLimits::
-  // stall_timeout_ms).
+  // stall_timeout_ms) and sends what waited out a reconnect back-off.
   std::unique_ptr<PeriodicThread> watchdog_;
 };
 

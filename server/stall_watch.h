@@ -27,12 +27,19 @@ class ProgressWatch final {
   // Runs fn, a call that may block on the peer, with the watch armed.
   template <typename Fn>
   auto Watched(Fn fn) {
-    stall_taken_.store(false);
-    blocked_since_ns_.store(NowNs());
+    Arm();
     auto result = fn();
-    blocked_since_ns_.store(kNotBlocked);
+    Disarm();
     return result;
   }
+
+  // Arm and Disarm bracket a call that completes on another thread (a
+  // callback-API write): armed when it starts, disarmed when it is done.
+  void Arm() {
+    stall_taken_.store(false);
+    blocked_since_ns_.store(NowNs());
+  }
+  void Disarm() { blocked_since_ns_.store(kNotBlocked); }
 
   // True once per watched call, to the first thread that asks after the call
   // has been blocked for timeout: that thread cancels it, and a watchdog

@@ -395,7 +395,7 @@ TEST_F(ClusterTest, EachStageRunsOnANamedThread) {
     std::getline(comm, name);
     names.insert(name);
   }
-  for (const char* want : {"rkv-driver", "rkv-apply", "rkv-send-2", "rkv-send-3", "rkv-housekeep", "rkv-cf-drop"}) {
+  for (const char* want : {"rkv-driver", "rkv-apply", "rkv-housekeep", "rkv-cf-drop"}) {
     EXPECT_TRUE(names.count(want)) << want << " is not among " << absl::StrJoin(names, ", ");
   }
 }

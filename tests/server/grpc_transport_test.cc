@@ -158,6 +158,31 @@ TEST_F(GrpcTransportTest, APeerThatIsNotThereIsReportedAndTheStreamComesUpWithIt
   transport_.Stop();
 }
 
+// A message queued while the back-off after a broken stream holds the next
+// one closed goes out once the back-off has passed, with nothing more sent:
+// the watchdog's poll opens the stream.
+TEST_F(GrpcTransportTest, AMessageQueuedDuringTheBackOffGoesOutWithoutMoreTraffic) {
+  TransportLimits limits;
+  limits.min_backoff_ms = 1000;
+  limits.max_backoff_ms = 1000;
+  limits.stall_timeout_ms = 200;
+  Reports reports;
+  GrpcTransport transport(kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", port_)}},
+                          limits, &metrics_, reports.Callback());
+  std::vector<PartitionMessage> first;
+  first.push_back(Numbered(2, 1));
+  transport.Send(kReceiver, std::move(first));
+  ASSERT_TRUE(WaitFor([&] { return reports.Has(kReceiver, 2); }, absl::Seconds(20)));
+  Receiver receiver(port_);
+  ASSERT_TRUE(receiver.started());
+  std::vector<PartitionMessage> second;
+  second.push_back(Numbered(2, 2));
+  transport.Send(kReceiver, std::move(second));
+  ASSERT_TRUE(WaitFor([&] { return !receiver.received().empty(); }, absl::Seconds(20)));
+  EXPECT_EQ(receiver.received(), std::vector<uint64_t>{2});
+  transport.Stop();
+}
+
 // A peer whose port completes TCP handshakes but never speaks HTTP/2 (a hung
 // process, or a link that drops everything after the handshake): the stream
 // never opens. The watchdog cancels it after the stall timeout, on the
