@@ -95,16 +95,22 @@ class Reports {
   std::set<std::pair<uint64_t, uint64_t>> partitions_ ABSL_GUARDED_BY(mu_);
 };
 
+// Sends message number n for `partition` to the receiver.
+void SendOne(GrpcTransport& transport, uint64_t partition, uint64_t n) {
+  std::vector<PartitionMessage> messages;
+  messages.push_back(Numbered(partition, n));
+  transport.Send(kReceiver, std::move(messages));
+}
+
 // Sends one numbered message for `partition` (numbers counting up from *n)
 // at every poll until `done` holds or 20 s pass, as a leader's heartbeats
 // would; returns whether it held.
+
 bool SendUntil(GrpcTransport& transport, uint64_t partition, uint64_t* n,
                const std::function<bool()>& done) {
   return WaitFor(
       [&] {
-        std::vector<PartitionMessage> messages;
-        messages.push_back(Numbered(partition, ++*n));
-        transport.Send(kReceiver, std::move(messages));
+        SendOne(transport, partition, ++*n);
         return done();
       },
       absl::Seconds(20));
@@ -169,15 +175,11 @@ TEST_F(GrpcTransportTest, AMessageQueuedDuringTheBackOffGoesOutWithoutMoreTraffi
   Reports reports;
   GrpcTransport transport(kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", port_)}},
                           limits, &metrics_, reports.Callback());
-  std::vector<PartitionMessage> first;
-  first.push_back(Numbered(2, 1));
-  transport.Send(kReceiver, std::move(first));
+  SendOne(transport, 2, 1);
   ASSERT_TRUE(WaitFor([&] { return reports.Has(kReceiver, 2); }, absl::Seconds(20)));
   Receiver receiver(port_);
   ASSERT_TRUE(receiver.started());
-  std::vector<PartitionMessage> second;
-  second.push_back(Numbered(2, 2));
-  transport.Send(kReceiver, std::move(second));
+  SendOne(transport, 2, 2);
   ASSERT_TRUE(WaitFor([&] { return !receiver.received().empty(); }, absl::Seconds(20)));
   EXPECT_EQ(receiver.received(), std::vector<uint64_t>{2});
   transport.Stop();
@@ -208,9 +210,7 @@ TEST_F(GrpcTransportTest, AStreamThatNeverOpensIsCancelledAfterTheStallTimeout) 
   Reports reports;
   GrpcTransport transport(kCluster, kSender, {{kReceiver, absl::StrCat("127.0.0.1:", hung_port)}},
                           limits, &metrics_, reports.Callback());
-  std::vector<PartitionMessage> messages;
-  messages.push_back(Numbered(4, 1));
-  transport.Send(kReceiver, std::move(messages));
+  SendOne(transport, 4, 1);
   // One send and no later traffic: the watchdog cancels the stuck stream on
   // its own, and the lost message is reported.
   PeerMetrics* peer = metrics_.Peer(kReceiver);
@@ -233,9 +233,7 @@ TEST_F(GrpcTransportTest, StopReturnsWhileThePeerIsGoneAndAfterItLeft) {
   ASSERT_TRUE(SendUntil(transport_, 5, &n, [&] { return reports_.Has(kReceiver, 5); }));
   transport_.Stop();
   // Sends after Stop are dropped without a report.
-  std::vector<PartitionMessage> late;
-  late.push_back(Numbered(6, 1));
-  transport_.Send(kReceiver, std::move(late));
+  SendOne(transport_, 6, 1);
   EXPECT_FALSE(reports_.Has(kReceiver, 6));
 }
 
