@@ -21,7 +21,7 @@
 
 namespace rkv::server {
 
-// When the owning thread entered a call that may block on a peer.
+// When a call that may block on a peer started, and whether it is still going.
 class ProgressWatch final {
  public:
   // Runs fn, a call that may block on the peer, with the watch armed.
