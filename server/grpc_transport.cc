@@ -110,14 +110,14 @@ class PeerSender final {
   // One Peer.Stream call. Deletes itself when gRPC is done with it.
   class Stream final : public grpc::ClientWriteReactor<rkv::internal::MessageBatch> {
    public:
-    Stream(PeerSender* sender, rkv::internal::Peer::Stub* stub)
-        : sender_(sender), stub_(stub), context_(std::make_shared<grpc::ClientContext>()) {}
+    explicit Stream(PeerSender* sender)
+        : sender_(sender), context_(std::make_shared<grpc::ClientContext>()) {}
     const std::shared_ptr<grpc::ClientContext>& context() const { return context_; }
     // The batch being written; only the writer (PeerSender::writing_) touches it.
     rkv::internal::MessageBatch& wire() { return wire_; }
 
-    void Open() {
-      stub_->async()->Stream(context_.get(), &ack_, this);
+    void Open(rkv::internal::Peer::Stub* stub) {
+      stub->async()->Stream(context_.get(), &ack_, this);
       AddHold();
       StartWrite(&wire_);
       StartCall();
@@ -137,7 +137,6 @@ class PeerSender final {
 
    private:
     PeerSender* const sender_;
-    rkv::internal::Peer::Stub* const stub_;
     const std::shared_ptr<grpc::ClientContext> context_;
     rkv::internal::BatchAck ack_;
     rkv::internal::MessageBatch wire_;
@@ -148,7 +147,8 @@ class PeerSender final {
   // with mu_ held: gRPC may run callbacks (which lock it) inside its calls.
   void StartNextWrite() {
     Stream* stream = nullptr;
-    bool open = false;
+    // Set when the write opens a new stream, on this channel.
+    rkv::internal::Peer::Stub* open_on = nullptr;
     // Destroyed after the unlock.
     std::unique_ptr<rkv::internal::Peer::Stub> retired;
     {
@@ -165,17 +165,17 @@ class PeerSender final {
         retired = std::move(stub_);
         stub_ = rkv::internal::Peer::NewStub(grpc::CreateCustomChannel(
             address_, grpc::InsecureChannelCredentials(), GrpcTransport::ChannelArgs(limits_)));
-        stream_ = new Stream(this, stub_.get());
+        stream_ = new Stream(this);
         ++open_streams_;
-        open = true;
+        open_on = stub_.get();
       }
       stream = stream_;
       writing_ = true;
       FillBatch(&stream->wire());
       progress_.Arm();
     }
-    if (open) {
-      stream->Open();
+    if (open_on != nullptr) {
+      stream->Open(open_on);
     } else {
       stream->Write();
     }
@@ -202,7 +202,9 @@ class PeerSender final {
     if (metrics_ != nullptr) {
       if (ok) {
         Add(metrics_->sent_messages, static_cast<double>(wire.messages_size()));
-        Add(metrics_->sent_bytes, static_cast<double>(wire.ByteSizeLong()));
+        // gRPC sized the batch when it serialized it; ByteSizeLong would
+        // walk every message again.
+        Add(metrics_->sent_bytes, static_cast<double>(wire.GetCachedSize()));
       } else {
         Add(metrics_->send_failures, static_cast<double>(wire.messages_size()));
       }

@@ -140,9 +140,11 @@ TEST_F(GrpcTransportTest, DeliversEveryMessageInOrder) {
   // Many small sends while earlier writes are in flight: they queue and go
   // out in later batches, never out of order.
   std::vector<uint64_t> sent;
+  size_t message_bytes = 0;
   for (uint64_t n = 1; n <= 2000; ++n) {
     std::vector<PartitionMessage> messages;
     messages.push_back(Numbered(n % 8, n));
+    message_bytes += messages.back().ByteSizeLong();
     transport_.Send(kReceiver, std::move(messages));
     sent.push_back(n);
   }
@@ -150,6 +152,10 @@ TEST_F(GrpcTransportTest, DeliversEveryMessageInOrder) {
       << receiver.received().size() << " of " << sent.size() << " arrived";
   EXPECT_EQ(receiver.received(), sent);
   transport_.Stop();
+  // Every write is counted, its bytes with each batch's framing on top.
+  PeerMetrics* peer = metrics_.Peer(kReceiver);
+  EXPECT_EQ(peer->sent_messages->Value(), 2000);
+  EXPECT_GT(peer->sent_bytes->Value(), static_cast<double>(message_bytes));
 }
 
 TEST_F(GrpcTransportTest, APeerThatIsNotThereIsReportedAndTheStreamComesUpWithIt) {
