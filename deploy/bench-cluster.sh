@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Measures a fresh 3-node cluster of the optimized build on this machine with
-# rkvctl bench: the echo ceiling (one empty unary call per operation), then
-# writes, linearizable reads and serializable reads, each at every
-# concurrency given. 32-byte keys, 256-byte values, a 100k-key space, fsync
-# on. Prints one line per run and, with the servers' PIDs, their CPU per op.
+# rkvctl bench: the echo ceiling (one unary call per operation, carrying the
+# value size each way), then writes, linearizable reads and serializable
+# reads, each at every concurrency given. 32-byte keys, 256-byte values, a
+# 100k-key space, fsync on. Prints one line per run and, with the servers'
+# PIDs, their CPU per op.
 # Before each run it waits (up to RKV_BENCH_SETTLE seconds, default 60) until
 # the servers are idle, so a run's CPU per op does not carry the flushes and
 # compactions that the runs before it left behind.
