@@ -29,8 +29,8 @@ struct EngineOptions {
   // purpose: applying a write is one skiplist insert at a random key, whose
   // cost is cache misses that grow with the memtable, and memory stays
   // bounded as partitions are added. 4 MiB measured 3-12% faster writes than
-  // 16 MiB at 256 clients; 1 MiB (RocksDB's floor) beat 4 MiB in each of 7
-  // side-by-side write rounds (15 and 45 s, flushes and compactions
+  // 16 MiB at 256 clients; 1 MiB (the least Validate accepts) beat 4 MiB in
+  // each of 7 side-by-side write rounds (15 and 45 s, flushes and compactions
   // included): 1-1.5% less CPU and 2-6% more writes per second, with point
   // reads unchanged.
   uint64_t partition_write_buffer_bytes = 1ull << 20;
