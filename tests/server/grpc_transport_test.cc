@@ -105,7 +105,6 @@ void SendOne(GrpcTransport& transport, uint64_t partition, uint64_t n) {
 // Sends one numbered message for `partition` (numbers counting up from *n)
 // at every poll until `done` holds or 20 s pass, as a leader's heartbeats
 // would; returns whether it held.
-
 bool SendUntil(GrpcTransport& transport, uint64_t partition, uint64_t* n,
                const std::function<bool()>& done) {
   return WaitFor(
@@ -142,10 +141,8 @@ TEST_F(GrpcTransportTest, DeliversEveryMessageInOrder) {
   std::vector<uint64_t> sent;
   size_t message_bytes = 0;
   for (uint64_t n = 1; n <= 2000; ++n) {
-    std::vector<PartitionMessage> messages;
-    messages.push_back(Numbered(n % 8, n));
-    message_bytes += messages.back().ByteSizeLong();
-    transport_.Send(kReceiver, std::move(messages));
+    message_bytes += Numbered(n % 8, n).ByteSizeLong();
+    SendOne(transport_, n % 8, n);
     sent.push_back(n);
   }
   ASSERT_TRUE(WaitFor([&] { return receiver.received().size() >= sent.size(); }, absl::Seconds(20)))
