@@ -597,7 +597,28 @@ void Driver::MaybeCompact(Replica& replica) {
   const uint64_t retain = options_.log_retain_entries;
   // Compact in steps of `retain` so the cost is paid rarely.
   if (applied < store.FirstIndex() + 2 * retain) return;
-  const uint64_t new_first = applied + 1 - retain;
+  // The state machine writes no WAL: a crash takes it back to its durable
+  // applied index, and the log must still hold every entry after that.
+  absl::StatusOr<uint64_t> durable = replica.state_machine()->DurableAppliedIndex();
+  if (!durable.ok()) {
+    spdlog::warn("partition={} could not read its durable applied index: {}",
+                 replica.partition_id(), durable.status().message());
+    return;
+  }
+  const uint64_t new_first = std::min(applied + 1 - retain, *durable + 1);
+  if (new_first < store.FirstIndex() + retain) {
+    // Memtables that fill slowly (a partition written little, or entries
+    // that change few keys) are flushed when the log waits for them; asked
+    // again only `retain` entries later, should a flush be lost.
+    if (applied >= replica.flush_requested_at() + retain) {
+      replica.set_flush_requested_at(applied);
+      if (absl::Status s = replica.state_machine()->Flush(/*wait=*/false); !s.ok()) {
+        spdlog::warn("partition={} could not flush its state machine: {}", replica.partition_id(),
+                     s.message());
+      }
+    }
+    return;
+  }
   auto& history = replica.conf_history();
   // The membership as of new_first - 1: the last change at or before it.
   auto it = history.upper_bound(new_first - 1);

@@ -77,6 +77,10 @@ class Replica final {
   std::map<uint64_t, raft::ConfState>& conf_history() { return conf_history_; }
   uint64_t applied_index() const { return applied_index_; }
   void set_applied_index(uint64_t index) { applied_index_ = index; }
+  // The applied index at which log compaction last asked for the state
+  // machine to be flushed.
+  uint64_t flush_requested_at() const { return flush_requested_at_; }
+  void set_flush_requested_at(uint64_t index) { flush_requested_at_ = index; }
 
  private:
   const uint64_t partition_id_;
@@ -95,6 +99,7 @@ class Replica final {
   std::unique_ptr<storage::StagedSnapshot> staged_snapshot_;
   std::map<uint64_t, raft::ConfState> conf_history_;
   uint64_t applied_index_ = 0;
+  uint64_t flush_requested_at_ = 0;
 };
 
 }  // namespace rkv::server

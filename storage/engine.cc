@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include <rocksdb/db.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -79,10 +80,25 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   return engine;
 }
 
+namespace {
+
+class FlushCounter final : public rocksdb::EventListener {
+ public:
+  explicit FlushCounter(std::shared_ptr<std::atomic<uint64_t>> count) : count_(std::move(count)) {}
+  // Called once the flushed file is part of the database's durable state.
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { count_->fetch_add(1); }
+
+ private:
+  const std::shared_ptr<std::atomic<uint64_t>> count_;
+};
+
+}  // namespace
+
 absl::Status Engine::OpenDatabase() {
   shared_ = std::make_unique<SharedResources>(MakeSharedResources(options_));
   rows_ = std::make_unique<RowCache>(options_.cache_rows ? shared_->block_cache : nullptr);
   rocksdb::DBOptions db_options = MakeDbOptions(options_, *shared_);
+  db_options.listeners.push_back(std::make_shared<FlushCounter>(flushes_));
   rocksdb::ColumnFamilyOptions partition_cf = MakePartitionCfOptions(options_, *shared_);
   partition_options_ = std::make_unique<rocksdb::Options>(db_options, partition_cf);
 
@@ -444,6 +460,21 @@ absl::Status Engine::Write(rocksdb::WriteBatch* batch, bool sync, absl::string_v
   return absl::OkStatus();
 }
 
+absl::Status Engine::WriteUnlogged(rocksdb::WriteBatch* batch, absl::string_view what) {
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  return FromRocks(db_->Write(options, batch), what);
+}
+
+absl::Status Engine::Flush(const PartitionCf& cf, bool wait) {
+  rocksdb::FlushOptions options;
+  options.wait = wait;
+  // Never wait for a write stall to clear: the flush is what clears it.
+  options.allow_write_stall = true;
+  return FromRocks(db_->Flush(options, cf.handle),
+                   absl::StrCat("flushing the state machine of partition ", cf.partition_id));
+}
+
 absl::Status Engine::WriteWithSwitches(rocksdb::WriteBatch* batch,
                                        const std::vector<PendingSwitch>& switches) {
   if (switches.empty()) return Write(batch, /*sync=*/true, "committing a log batch");
@@ -494,6 +525,13 @@ absl::Status Engine::ActivateLocked(uint64_t partition_id, Slot* slot, uint64_t 
   if (slot->pending == nullptr) return absl::OkStatus();
   // Equal: the same state (Raft state-machine safety); switching is harmless.
   bool take = slot->pending_index >= applied_index;
+  if (!take) {
+    // The raft log already starts after the snapshot (LogBatch), so the state
+    // kept must never fall back below it, but its latest applied index may be
+    // in memtables only (WriteUnlogged): make it durable before the pending
+    // generation, the other way back, is forgotten.
+    if (absl::Status s = Flush(*slot->active, /*wait=*/true); !s.ok()) return s;
+  }
   rocksdb::WriteBatch batch;
   auto active_key = keys::ActiveCfKey(partition_id);
   auto pending_key = keys::PendingCfKey(partition_id);

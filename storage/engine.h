@@ -112,6 +112,22 @@ class Engine final {
   // fatal for the node: the caller must not retry it (fsync semantics).
   absl::Status Write(rocksdb::WriteBatch* batch, bool sync, absl::string_view what);
 
+  // Writes batch to the memtables only, with no WAL record: it becomes
+  // durable when its column family is flushed, and a crash before that loses
+  // it whole. For state-machine batches, which the raft log can replay
+  // (StateMachine::Apply). REQUIRES: batch writes one column family (a flush
+  // is per column family, so a crash could keep part of a batch spanning
+  // several).
+  absl::Status WriteUnlogged(rocksdb::WriteBatch* batch, absl::string_view what);
+
+  // Flushes cf's memtables to disk: afterwards what WriteUnlogged wrote there
+  // is durable. With wait, returns once it is; without, only starts it.
+  absl::Status Flush(const PartitionCf& cf, bool wait);
+  // Memtable flushes completed so far, of any column family. What is durable
+  // changes only when this does, so a caller tracking a durable position
+  // re-reads it only then.
+  uint64_t flush_count() const { return flushes_->load(); }
+
   // Writes batch with one synced write that also records each switch as its
   // partition's pending generation (replacing and dropping an earlier pending
   // one). Returns FAILED_PRECONDITION, writing nothing, if a switch's
@@ -237,6 +253,8 @@ class Engine final {
   bool stop_dropping_ ABSL_GUARDED_BY(drop_mu_) = false;
   std::thread dropper_;
   std::atomic<uint64_t> synced_writes_{0};
+  // Counted by a RocksDB listener, which may outlive the Engine briefly.
+  std::shared_ptr<std::atomic<uint64_t>> flushes_ = std::make_shared<std::atomic<uint64_t>>(0);
   std::atomic<uint64_t> next_staging_id_{1};
 
   mutable absl::Mutex mu_;

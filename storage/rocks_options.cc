@@ -97,10 +97,10 @@ rocksdb::DBOptions MakeDbOptions(const EngineOptions& options, const SharedResou
   db.create_missing_column_families = true;
   db.max_background_jobs = options.background_jobs;
   db.write_buffer_manager = shared.write_buffer_manager;
-  // With one column family per partition, a partition that is rarely written
-  // keeps its memtable, and with it the oldest WAL file, alive; past this total
-  // RocksDB flushes such column families so WAL space and recovery time stay
-  // bounded.
+  // A column family whose memtable is not flushed keeps the oldest WAL file
+  // it wrote to alive (state machines write none, so these are the raft log
+  // and the registry); past this total RocksDB flushes such column families
+  // so WAL space and recovery time stay bounded.
   db.max_total_wal_size = options.max_total_wal_bytes;
   // After a crash, a torn last record (a write that was never synced, so
   // never acknowledged) is dropped, as etcd's WAL does; a corrupt record

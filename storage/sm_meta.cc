@@ -22,12 +22,10 @@ std::string EncodeConfStateRecord(const raft::ConfState& conf_state) {
   return EncodeChecked(keys::kConfStateKey, conf_state.SerializeAsString());
 }
 
-absl::StatusOr<StateMachineMeta> LoadStateMachineMeta(rocksdb::DB* db,
-                                                      rocksdb::ColumnFamilyHandle* cf,
-                                                      const rocksdb::Snapshot* snapshot,
-                                                      uint64_t partition_id) {
-  rocksdb::ReadOptions read;
-  read.snapshot = snapshot;
+namespace {
+
+absl::StatusOr<StateMachineMeta> LoadWith(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                          const rocksdb::ReadOptions& read, uint64_t partition_id) {
   StateMachineMeta meta;
 
   rocksdb::PinnableSlice value;
@@ -61,6 +59,28 @@ absl::StatusOr<StateMachineMeta> LoadStateMachineMeta(rocksdb::DB* db,
     }
   }
   return meta;
+}
+
+}  // namespace
+
+absl::StatusOr<StateMachineMeta> LoadStateMachineMeta(rocksdb::DB* db,
+                                                      rocksdb::ColumnFamilyHandle* cf,
+                                                      const rocksdb::Snapshot* snapshot,
+                                                      uint64_t partition_id) {
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot;
+  return LoadWith(db, cf, read, partition_id);
+}
+
+absl::StatusOr<StateMachineMeta> LoadDurableStateMachineMeta(rocksdb::DB* db,
+                                                             rocksdb::ColumnFamilyHandle* cf,
+                                                             uint64_t partition_id) {
+  rocksdb::ReadOptions read;
+  // Skips the memtables once any write without a WAL record was made since
+  // the database opened; before that, every memtable entry came from the
+  // WAL (synced writes, or replayed at open) and is durable.
+  read.read_tier = rocksdb::kPersistedTier;
+  return LoadWith(db, cf, read, partition_id);
 }
 
 }  // namespace rkv::storage

@@ -36,4 +36,11 @@ absl::StatusOr<StateMachineMeta> LoadStateMachineMeta(rocksdb::DB* db,
                                                       const rocksdb::Snapshot* snapshot,
                                                       uint64_t partition_id);
 
+// The metadata as a crash would leave it: what flushed memtables hold
+// (RocksDB's kPersistedTier). StateMachine::Apply writes no WAL record, so
+// the latest metadata lives in memtables until they are flushed.
+absl::StatusOr<StateMachineMeta> LoadDurableStateMachineMeta(rocksdb::DB* db,
+                                                             rocksdb::ColumnFamilyHandle* cf,
+                                                             uint64_t partition_id);
+
 }  // namespace rkv::storage

@@ -59,6 +59,30 @@ raft::ConfState StateMachine::conf_state() const {
 
 uint64_t StateMachine::generation() const { return cf()->generation; }
 
+absl::StatusOr<uint64_t> StateMachine::DurableAppliedIndex() const {
+  // Counted before the read: a flush finishing during it is read next time.
+  const uint64_t flushes = engine_->flush_count();
+  std::shared_ptr<const PartitionCf> active;
+  {
+    absl::MutexLock lock(&mu_);
+    if (durable_.has_value() && durable_->flush_count == flushes &&
+        durable_->generation == cf_->generation) {
+      return durable_->applied_index;
+    }
+    active = cf_;
+  }
+  absl::StatusOr<StateMachineMeta> meta =
+      LoadDurableStateMachineMeta(engine_->db(), active->handle, partition_id_);
+  if (!meta.ok()) return meta.status();
+  absl::MutexLock lock(&mu_);
+  durable_ = DurableRead{.flush_count = flushes,
+                         .generation = active->generation,
+                         .applied_index = meta->applied_index};
+  return meta->applied_index;
+}
+
+absl::Status StateMachine::Flush(bool wait) { return engine_->Flush(*cf(), wait); }
+
 absl::Status StateMachine::ValidateBatch(absl::Span<const raft::Entry> entries,
                                          absl::Span<const ConfStateAt> conf_states,
                                          uint64_t applied) const {
@@ -168,7 +192,7 @@ absl::Status StateMachine::Commit(const ApplyView& view, const PartitionCf& cf,
         batch.Put(cf.handle, ToSlice(keys::kConfStateKey), EncodeConfStateRecord(*new_conf_state)),
         "batching"));
   }
-  if (absl::Status s = engine_->Write(&batch, /*sync=*/false, "applying entries"); !s.ok()) {
+  if (absl::Status s = engine_->WriteUnlogged(&batch, "applying entries"); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("partition ", partition_id_, " up to entry ",
                                                last.index(), ": ", s.message()));
   }

@@ -6,7 +6,11 @@
 // applied index and term, and (after a membership change) the new ConfState in
 // ONE WriteBatch. After a crash the column family holds exactly the entries up
 // to the stored applied index: none is lost half-way, none applies twice. The
-// write is not synced: the raft log is durable and replays what is missing.
+// write has no WAL record (Engine::WriteUnlogged): it is durable once RocksDB
+// flushes the memtable, and a crash before that takes the state back to an
+// earlier applied index, whole. The raft log replays what is missing, so it
+// must keep every entry after DurableAppliedIndex(): log compaction stops
+// there (server/driver.cc).
 //
 // A command that is well-formed on the wire but invalid (unknown type, a key
 // over the limit, a malformed encoding, a DeleteRange over its scan bound)
@@ -106,6 +110,14 @@ class StateMachine final {
   // RocksDB snapshot: Apply may go on meanwhile.
   absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshot(const SnapshotLimits& limits) const;
 
+  // The applied index a crash now would come back to: the one in flushed
+  // memtables. At most applied_index(). Read from RocksDB only after a flush
+  // or a snapshot activation, else remembered.
+  absl::StatusOr<uint64_t> DurableAppliedIndex() const;
+  // Flushes the state, so that DurableAppliedIndex() catches up with
+  // applied_index(): with wait before returning, else in the background.
+  absl::Status Flush(bool wait);
+
   uint64_t partition_id() const { return partition_id_; }
   uint64_t applied_index() const { return applied_index_.load(); }
   uint64_t applied_term() const { return applied_term_.load(); }
@@ -136,6 +148,14 @@ class StateMachine final {
   raft::ConfState conf_state_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> applied_index_{0};
   std::atomic<uint64_t> applied_term_{0};
+
+  // The last DurableAppliedIndex() read, and what it was read at.
+  struct DurableRead {
+    uint64_t flush_count = 0;
+    uint64_t generation = 0;
+    uint64_t applied_index = 0;
+  };
+  mutable std::optional<DurableRead> durable_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rkv::storage

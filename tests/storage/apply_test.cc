@@ -14,6 +14,7 @@
 #include "tests/storage/storage_test_util.h"
 #include "tests/util/seed.h"
 #include "tests/util/temp_dir.h"
+#include "tests/util/wait_for.h"
 
 namespace rkv::storage {
 namespace {
@@ -180,6 +181,34 @@ TEST_F(ApplyTest, NoOpsAndMembershipChangesAdvanceTheAppliedIndex) {
   auto log = RaftLogStore::Open(engine_.get(), kPartition, LogLimits());
   ASSERT_TRUE(log.ok());
   EXPECT_EQ((*log)->LoadInitialState()->conf_state.voters_size(), 4);
+}
+
+TEST_F(ApplyTest, AppliedStateIsDurableOnceFlushed) {
+  // Apply writes no WAL record: the durable applied index (what a crash
+  // would come back to, and where log compaction stops) moves with flushes.
+  ApplyOne(PutCommand("a", "1"));
+  ApplyOne(PutCommand("b", "2"));
+  auto durable = machine_->DurableAppliedIndex();
+  ASSERT_TRUE(durable.ok()) << durable.status();
+  EXPECT_EQ(*durable, 0u);
+  const uint64_t flushes = engine_->flush_count();
+  ASSERT_TRUE(machine_->Flush(/*wait=*/true).ok());
+  EXPECT_GT(engine_->flush_count(), flushes);
+  durable = machine_->DurableAppliedIndex();
+  ASSERT_TRUE(durable.ok()) << durable.status();
+  EXPECT_EQ(*durable, 2u);
+  // Remembered until the next flush, which a background request starts.
+  ApplyOne(PutCommand("c", "3"));
+  EXPECT_EQ(*machine_->DurableAppliedIndex(), 2u);
+  ASSERT_TRUE(machine_->Flush(/*wait=*/false).ok());
+  EXPECT_TRUE(rkv::testing::WaitFor(
+      [&] { return *machine_->DurableAppliedIndex() == 3u; }, absl::Seconds(30)));
+  // A clean shutdown flushes what is left.
+  ApplyOne(PutCommand("d", "4"));
+  RestartEngine();
+  EXPECT_EQ(machine_->applied_index(), 4u);
+  EXPECT_EQ(*machine_->DurableAppliedIndex(), 4u);
+  EXPECT_EQ(Get("d")->value(), "4");
 }
 
 TEST_F(ApplyTest, ABatchSeesItsOwnWritesAndIsWrittenAtOnce) {

@@ -268,6 +268,11 @@ absl::StatusOr<Model> Storage::Read() const {
                                               m.applied_index, " is past the commit index ",
                                               m.commit));
     }
+    if (m.applied_index < m.snapshot_index) {
+      return absl::DataLossError(absl::StrCat("partition ", p, ": applied index ",
+                                              m.applied_index, " is below the log's start ",
+                                              m.first_index(), ": entries in between are lost"));
+    }
     rkv::internal::RangeOp all;
     all.set_key("\x01");
     all.set_range_end(std::string("\0", 1));
@@ -315,8 +320,18 @@ absl::Status Storage::Execute(const Event& event) {
       }
       return absl::OkStatus();
     }
-    case EventKind::kCompact:
-      return logs_[p - 1]->Compact(event.index, machines_[p - 1]->conf_state());
+    case EventKind::kCompact: {
+      // As the driver does: the log keeps every entry after the state
+      // machine's durable applied index, where a crash would take it back.
+      // Where the model compacts past that, the state is flushed first.
+      StateMachine* machine = machines_[p - 1].get();
+      absl::StatusOr<uint64_t> durable = machine->DurableAppliedIndex();
+      if (!durable.ok()) return durable.status();
+      if (*durable + 1 < event.index) {
+        if (absl::Status s = machine->Flush(/*wait=*/true); !s.ok()) return s;
+      }
+      return logs_[p - 1]->Compact(event.index, machine->conf_state());
+    }
     case EventKind::kInstall: {
       SnapshotLimits limits;
       limits.target_chunk_bytes = 2048;

@@ -340,6 +340,9 @@ TEST_F(SnapshotTest, StaleSnapshotIsDiscardedAtActivation) {
   EXPECT_FALSE(*activated);
   EXPECT_EQ(target_.machine->applied_index(), 60u);
   EXPECT_FALSE(engine_->PendingSnapshotIndex(kPartition).has_value());
+  // The log now starts after the snapshot, so the state kept was made
+  // durable first: a crash cannot take it back below the log's start.
+  EXPECT_EQ(*target_.machine->DurableAppliedIndex(), 60u);
 }
 
 TEST_F(SnapshotTest, InstallValidatesItsInputs) {
