@@ -115,14 +115,12 @@ class RawDb {
     db_->DestroyColumnFamilyHandle(default_);
     delete db_;
   }
-  void Write(rocksdb::WriteBatch* batch, bool sync) {
+  // The two ways rkv writes: synced log appends (WAL, fdatasync), and
+  // state-machine applies with no WAL record at all.
+  void Write(rocksdb::WriteBatch* batch, bool synced) {
     rocksdb::WriteOptions options;
-    options.sync = sync;
-    RKV_CHECK(db_->Write(options, batch).ok());
-  }
-  void WriteUnlogged(rocksdb::WriteBatch* batch) {
-    rocksdb::WriteOptions options;
-    options.disableWAL = true;
+    options.sync = synced;
+    options.disableWAL = !synced;
     RKV_CHECK(db_->Write(options, batch).ok());
   }
   rocksdb::ColumnFamilyHandle* cf() const { return cf_; }
@@ -216,7 +214,7 @@ double RawAppends(const Flags& flags, uint64_t partitions, int run) {
       auto key = keys::LogEntryKey(p, ++last[p]);
       RKV_CHECK(batch.Put(raw.cf(), ToSlice(key.view()), value).ok());
     }
-    raw.Write(&batch, /*sync=*/true);
+    raw.Write(&batch, /*synced=*/true);
     appended += partitions;
     now = Clock::now();
   }
@@ -293,7 +291,7 @@ double RawApplies(const Flags& flags, const ApplyWorkload& workload, int run) {
       RKV_CHECK(batch.Put(raw.cf(), workload.keys[j], workload.value).ok());
       ++written;
     }
-    raw.WriteUnlogged(&batch);
+    raw.Write(&batch, /*synced=*/false);
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   raw_db.reset();
