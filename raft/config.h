@@ -44,6 +44,12 @@ struct Config {
   // timeout steps down; followers ignore vote requests while they hear a leader.
   bool check_quorum = true;
   ReadOnlyOption read_only = ReadOnlyOption::kSafe;
+  // A node that starts ignores vote requests (and pre-votes) for an election
+  // timeout, as if it had just heard from a leader. Before a crash it may
+  // have acknowledged a leader's heartbeat, and check-quorum's promise to
+  // that leader (no vote for a rival within an election timeout) must
+  // survive the restart for the leader's read lease to hold (thesis §6.4.1).
+  bool ignore_votes_at_start = false;
 
   // Seed of the election-timeout jitter; the node id is mixed in.
   uint64_t seed = 1;

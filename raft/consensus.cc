@@ -328,6 +328,7 @@ VoteResult Consensus::Poll(NodeId id, bool granted) {
 // Time
 
 void Consensus::Tick() {
+  if (ticks_since_start_ < config_.election_ticks) ++ticks_since_start_;
   if (role_ == Role::kLeader) {
     TickHeartbeat();
   } else {
@@ -386,8 +387,11 @@ absl::Status Consensus::Step(Message m) {
   if (m.term() > term_) {
     if (IsVoteRequest(m.type())) {
       const bool force = m.context() == kTransferContext;
-      const bool in_lease = config_.check_quorum && lead_ != kNoNode &&
-                            election_elapsed_ < config_.election_ticks;
+      const bool hears_leader = config_.check_quorum && lead_ != kNoNode &&
+                                election_elapsed_ < config_.election_ticks;
+      const bool just_started =
+          config_.ignore_votes_at_start && ticks_since_start_ < config_.election_ticks;
+      const bool in_lease = hears_leader || just_started;
       // Thesis §4.2.3: while a node hears from a leader it ignores vote
       // requests, so a removed or partitioned node cannot disrupt the cluster.
       if (!force && in_lease) {

@@ -159,6 +159,8 @@ class Consensus final {
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
+  // Ticks since this replica started, counted up to an election timeout.
+  int ticks_since_start_ = 0;
   int randomized_election_timeout_ = 0;
 
   Config config_;

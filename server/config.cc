@@ -129,4 +129,16 @@ absl::Status NodeConfig::Validate() const {
   return limits.Validate();
 }
 
+int64_t NodeConfig::ReadLeaseNanos() const {
+  // A follower ignores vote requests until election_ticks of its ticks have
+  // passed since it heard the leader. The driver ticks at most once per tick
+  // interval after the first tick, so that is at least election_ticks - 2
+  // intervals after the heartbeat arrived, which is after the leader started
+  // the round. A tenth is left for the clocks' rates to differ.
+  if (!read_lease || election_ticks <= 2) return 0;
+  const int64_t guaranteed_ns = static_cast<int64_t>(election_ticks - 2) *
+                                static_cast<int64_t>(tick_ms) * 1'000'000;
+  return guaranteed_ns / 10 * 9;
+}
+
 }  // namespace rkv::server

@@ -45,11 +45,18 @@ struct NodeConfig {
   bool metrics_enabled = true;
   // Leaders hand each partition to its preferred voter (DriverOptions).
   bool balance_leaders = true;
+  // Linearizable reads on a leader skip the heartbeat round while its read
+  // lease holds (server/read_lease.h); off, every read batch takes a round.
+  bool read_lease = true;
   // /readyz fails while a hosted partition's applied index trails its commit
   // index by more than this.
   uint64_t ready_max_apply_lag = 1000;
 
   absl::Status Validate() const;
+  // How long a leader's read lease lasts past the start of the heartbeat
+  // round that confirmed it, in nanoseconds; 0 when read_lease is off or the
+  // election timeout is too short to hold one.
+  int64_t ReadLeaseNanos() const;
 };
 
 struct MemberAddresses {

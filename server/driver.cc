@@ -89,6 +89,16 @@ void Driver::Propose(uint64_t partition_id, std::string data, absl::Time deadlin
 }
 
 void Driver::Read(uint64_t partition_id, absl::Time deadline, ReadDone done) {
+  if (Replica* replica = Find(partition_id); replica != nullptr && replica->lease().Covers()) {
+    replica->lease().MarkUsed();
+    // The lease makes the commit index a valid ReadIndex (read after the
+    // lease: it is published before the lease is extended); a caught-up
+    // state machine serves the read on this thread.
+    if (replica->state_machine()->applied_index() >= replica->info().commit.load()) {
+      std::move(done)(absl::OkStatus());
+      return;
+    }
+  }
   if (pending_reads_.fetch_add(1) >= options_.max_pending_reads) {
     pending_reads_.fetch_sub(1);
     std::move(done)(absl::ResourceExhaustedError(absl::StrCat(
@@ -257,6 +267,30 @@ void Driver::Tick() {
   TouchAll();
   ++ticks_;
   if (options_.balance_leaders) BalanceLeaders();
+  RenewLeases();
+}
+
+void Driver::RenewLeases() {
+  const int64_t now = ReadLease::Now();
+  const int64_t retry_ns = absl::ToInt64Nanoseconds(options_.tick) *
+                           static_cast<int64_t>(options_.read_retry_ticks);
+  for (auto& [id, replica] : replicas_) {
+    if (!replica->raw().IsLeader() || !replica->lease().RenewalDue(now, retry_ns)) continue;
+    // A round of its own, with no reads waiting on it.
+    StartReadRound(*replica);
+  }
+}
+
+std::string Driver::StartReadRound(Replica& replica) {
+  std::string context = absl::StrCat(options_.node_id, ".", ++read_sequence_);
+  // Taken before the heartbeats leave (they go at the end of this pass).
+  if (replica.raw().IsLeader()) {
+    replica.lease().StartRound(context, replica.raw().Term(), ReadLease::Now());
+  }
+  replica.raw().ReadIndex(context);
+  Touch(&replica);
+  if (PartitionMetrics* m = replica.metrics()) Add(m->read_index_rounds);
+  return context;
 }
 
 void Driver::BalanceLeaders() {
@@ -353,6 +387,13 @@ void Driver::RequestReads() {
       it = reads_waiting_.erase(it);
       continue;
     }
+    if (replica->lease().Covers()) {
+      // No round needed: these reads wait only for the state machine to
+      // reach the commit index.
+      ServeUnderLease(*replica, reads);
+      it = reads_waiting_.erase(it);
+      continue;
+    }
     // One ReadIndex serves every read queued since the last one (thesis §6.4
     // batching), and only one is in flight per partition, as etcd's read loop
     // does: reads arriving during a round wait for the next, so a round
@@ -364,15 +405,37 @@ void Driver::RequestReads() {
       ++it;
       continue;
     }
-    std::string context = absl::StrCat(options_.node_id, ".", ++read_sequence_);
-    replica->raw().ReadIndex(context);
-    Touch(replica);
-    replica->reads_in_flight()[context] = std::move(reads);
+    replica->reads_in_flight()[StartReadRound(*replica)] = std::move(reads);
     replica->set_read_requested_tick(ticks_);
     reads.clear();
-    if (PartitionMetrics* m = replica->metrics()) Add(m->read_index_rounds);
     it = reads_waiting_.erase(it);
   }
+}
+
+void Driver::ServeUnderLease(Replica& replica, std::vector<PendingRead>& reads) {
+  replica.lease().MarkUsed();
+  ApplyTask task;
+  task.partition_id = replica.partition_id();
+  task.state_machine = replica.state_machine();
+  task.metrics = replica.metrics();
+  const uint64_t commit = replica.info().commit.load();
+  for (PendingRead& read : reads) {
+    read.index = commit;
+    // Counted until handed over; the apply worker completes it.
+    pending_reads_.fetch_sub(1);
+    task.reads.push_back(std::move(read));
+  }
+  reads.clear();
+  apply_worker_->Submit(std::move(task));
+}
+
+void Driver::CheckLease(Replica& replica) {
+  raft::RawNode& raw = replica.raw();
+  if (raw.IsLeader() && raw.Term() == replica.lease().term() &&
+      raw.LeadTransferee() == raft::kNoNode) {
+    return;
+  }
+  replica.lease().Revoke(raw.Term());
 }
 
 bool Driver::ProcessReadys() {
@@ -420,6 +483,13 @@ bool Driver::ProcessReadys() {
 
   std::map<uint64_t, std::vector<PartitionMessage>> outgoing;
   for (auto& [replica, ready] : readys) {
+    // Before anything this Ready sends (a vote, a TimeoutNow) can help elect
+    // another leader.
+    CheckLease(*replica);
+    ReplicaInfo& info = replica->info();
+    // Published before the entries are applied and the commit index is sent
+    // to followers, so it covers every write any replica acknowledges.
+    if (ready.hard_state) info.commit.store(ready.hard_state->commit());
     for (raft::Message& m : ready.messages) {
       // Read before the message is moved: argument evaluation order is
       // unspecified, and with m.to() beside std::move(m) every snapshot once
@@ -443,9 +513,7 @@ bool Driver::ProcessReadys() {
     if (task.activate_snapshot || !task.entries.empty() || !task.reads.empty()) {
       apply_worker_->Submit(std::move(task));
     }
-    ReplicaInfo& info = replica->info();
     info.term.store(replica->raw().Term());
-    if (ready.hard_state) info.commit.store(ready.hard_state->commit());
     if (PartitionMetrics* m = replica->metrics()) {
       Set(m->term, static_cast<double>(info.term.load()));
       Set(m->commit_index, static_cast<double>(info.commit.load()));
@@ -491,6 +559,8 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
       task.conf_states.push_back({entry.index(), std::move(conf_state)});
       // New voters may prefer another leader.
       balance_.erase(replica.partition_id());
+      // The lease's quorum was one of the old membership.
+      replica.lease().Revoke(replica.raw().Term());
     }
     auto it = proposals.find(entry.index());
     if (it == proposals.end()) continue;
@@ -514,6 +584,7 @@ void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& 
   }
   task.entries = std::move(ready.committed_entries);
   for (raft::ReadState& rs : ready.read_states) {
+    replica.lease().Confirm(rs.request_context);
     auto it = replica.reads_in_flight().find(rs.request_context);
     if (it == replica.reads_in_flight().end()) continue;
     for (PendingRead& read : it->second) {

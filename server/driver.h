@@ -81,7 +81,9 @@ class Driver final {
 
   // Thread-safe inputs. Propose and Read complete `done` themselves when they
   // refuse (RESOURCE_EXHAUSTED past the pending bounds, UNAVAILABLE when
-  // stopping or for an unknown partition).
+  // stopping or for an unknown partition). Read completes `done` at once
+  // when the partition's read lease covers it and the state machine has
+  // applied the commit index.
   void Propose(uint64_t partition_id, std::string data, absl::Time deadline, ProposalDone done);
   void Read(uint64_t partition_id, absl::Time deadline, ReadDone done);
   void Deliver(rkv::internal::MessageBatch batch);
@@ -141,6 +143,17 @@ class Driver final {
   void BalanceLeaders();
   void ProposeQueued();
   void RequestReads();
+  // Asks a ReadIndex (a round of heartbeats) and returns its context; a
+  // leader's round may extend its read lease.
+  std::string StartReadRound(Replica& replica);
+  // Hands reads to the apply worker at the commit index. REQUIRES: the
+  // replica's lease covers now.
+  void ServeUnderLease(Replica& replica, std::vector<PendingRead>& reads);
+  // Rounds that keep the leases reads use from running out.
+  void RenewLeases();
+  // Revokes the lease unless this node still leads in the lease's term with
+  // no transfer under way.
+  void CheckLease(Replica& replica);
   // Returns whether any replica had a Ready.
   bool ProcessReadys();
   void CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task);

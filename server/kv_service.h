@@ -3,8 +3,8 @@
 // proposed on this node when it leads the key's partition, else forwarded
 // once to the leader (a forwarded request is never forwarded again, so a
 // stale view cannot loop). Linearizable reads use ReadIndex on any local
-// replica, leader or follower (thesis §6.4); serializable reads read the local
-// state. Range reads every partition and merges in key order.
+// replica, leader or follower (thesis §6.4), which a leader's read lease
+// answers without a round (§6.4.1); serializable reads read the local state. Range reads every partition and merges in key order.
 // Thread-safe; handlers never block.
 #pragma once
 
@@ -85,7 +85,8 @@ class KvService final : public v1::KV::CallbackService {
 };
 
 // Reads one partition's slice of a range on this node: linearizable through
-// ReadIndex unless serializable. `done` runs on a driver or apply thread.
+// ReadIndex unless serializable. `done` runs on a driver or apply thread, or
+// before this returns (serializable, or under the leader's read lease).
 using PartitionReadDone =
     absl::AnyInvocable<void(absl::StatusOr<rkv::internal::RangeResult>, uint64_t revision) &&>;
 void ReadPartitionLocally(const ServiceContext& ctx, Replica& replica,

@@ -100,6 +100,13 @@ void AddFlags(CLI::App& app, rkv::server::NodeConfig& c) {
                  "round robin by partition) whenever that node is up and caught up")
       ->envname("RKV_BALANCE_LEADERS")
       ->capture_default_str();
+  app.add_option("--read-lease", c.read_lease,
+                 "Serve linearizable reads on a leader without a heartbeat round while its "
+                 "lease holds: (election ticks - 2) x tick x 0.9 from a quorum's last "
+                 "acknowledgement. Assumes clocks advance at rates within 10% of each other; "
+                 "false makes every read batch confirm leadership with a round (ReadIndex)")
+      ->envname("RKV_READ_LEASE")
+      ->capture_default_str();
   app.add_option("--ready-max-apply-lag", c.ready_max_apply_lag,
                  "/readyz fails while a partition's applied index trails its commit by more")
       ->envname("RKV_READY_MAX_APPLY_LAG")

@@ -138,6 +138,8 @@ absl::Status Node::OpenReplicas(bool fresh) {
   raft_config.id = config_.node_id;
   raft_config.election_ticks = config_.election_ticks;
   raft_config.heartbeat_ticks = config_.heartbeat_ticks;
+  // Read leases need voters to keep check-quorum's promise across restarts.
+  raft_config.ignore_votes_at_start = config_.ReadLeaseNanos() > 0;
   raft_config.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   std::vector<uint64_t> hosted;
   for (uint64_t p : layout_.AllPartitions()) {
@@ -162,7 +164,8 @@ absl::Status Node::OpenReplicas(bool fresh) {
     if (!sm.ok()) return sm.status();
     auto replica = std::make_unique<Replica>(p, std::move(*log),
                                              std::shared_ptr<storage::StateMachine>(std::move(*sm)),
-                                             std::make_unique<RaftLogger>(p), metrics_->Partition(p));
+                                             std::make_unique<RaftLogger>(p), metrics_->Partition(p),
+                                             config_.ReadLeaseNanos());
     raft_config.seed += p;
     if (absl::Status s = replica->StartRaft(raft_config); !s.ok()) return s;
     replica_view_[p] = replica.get();

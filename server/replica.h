@@ -1,8 +1,8 @@
 // Replica: one partition hosted on this node: its RawNode, its raft log store,
 // its state machine, and the client requests waiting on it. The driver thread
 // owns everything here except the state machine (shared with the apply worker
-// and readers, see storage/state_machine.h) and ReplicaInfo (atomics that
-// services read from any thread).
+// and readers, see storage/state_machine.h), ReplicaInfo (atomics that
+// services read from any thread) and the read lease's Covers().
 #pragma once
 
 #include <atomic>
@@ -15,6 +15,7 @@
 #include "raft/raw_node.h"
 #include "server/logging.h"
 #include "server/metrics.h"
+#include "server/read_lease.h"
 #include "server/requests.h"
 #include "storage/raft_log_store.h"
 #include "storage/snapshot.h"
@@ -34,12 +35,13 @@ class Replica final {
  public:
   Replica(uint64_t partition_id, std::unique_ptr<storage::RaftLogStore> log_store,
           std::shared_ptr<storage::StateMachine> state_machine,
-          std::unique_ptr<RaftLogger> logger, PartitionMetrics* metrics)
+          std::unique_ptr<RaftLogger> logger, PartitionMetrics* metrics, int64_t read_lease_ns)
       : partition_id_(partition_id),
         log_store_(std::move(log_store)),
         state_machine_(std::move(state_machine)),
         logger_(std::move(logger)),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        lease_(read_lease_ns) {}
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
@@ -52,6 +54,8 @@ class Replica final {
   const std::shared_ptr<storage::StateMachine>& state_machine() const { return state_machine_; }
   ReplicaInfo& info() { return info_; }
   const ReplicaInfo& info() const { return info_; }
+  // The leader's read lease; Covers() from any thread, the rest driver only.
+  ReadLease& lease() { return lease_; }
   // nullptr when metrics are off.
   PartitionMetrics* metrics() const { return metrics_; }
 
@@ -90,6 +94,7 @@ class Replica final {
   PartitionMetrics* const metrics_;
   std::unique_ptr<raft::RawNode> raw_;
   ReplicaInfo info_;
+  ReadLease lease_;
 
   std::map<uint64_t, PendingProposal> proposals_;
   std::vector<PendingRead> reads_to_request_;

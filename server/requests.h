@@ -1,6 +1,7 @@
 // What client requests wait for inside a node: a proposal's applied result,
 // or the moment a linearizable read may run. Each completion is called exactly
-// once, on the driver or apply thread; it must not block.
+// once, on the driver or apply thread, or for a read that a leader's lease
+// covers, on the caller's thread before Driver::Read returns; it must not block.
 #pragma once
 
 #include <cstdint>

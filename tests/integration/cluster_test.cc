@@ -529,6 +529,117 @@ TEST_F(ClockStepTest, ANodeWhoseClockStepsBackKeepsElectingAndReconnecting) {
 
 // The pending-proposal bound turns overload into RESOURCE_EXHAUSTED, never a
 // crash, and the node keeps serving.
+// Read leases (server/read_lease.h) must never answer a linearizable read
+// from a state that a newer leader's acknowledged write has passed: not after
+// the lease holder was paused past its lease, nor after it handed its
+// leadership over (whose TimeoutNow lets voters ignore the lease).
+class ReadLeaseTest : public ClusterTest {
+ protected:
+  static LocalClusterOptions Options() {
+    LocalClusterOptions options;
+    // Leadership stays where a test moves it.
+    options.balance_leaders = false;
+    return options;
+  }
+  ReadLeaseTest() : ClusterTest(Options()) {}
+
+  // Writes through `via` until it acknowledges.
+  void PutThrough(uint64_t via, const std::string& key, const std::string& value) {
+    grpc::Status s;
+    ASSERT_TRUE(WaitFor([&] { return (s = Put(via, key, value)).ok(); }, absl::Seconds(10)))
+        << s.error_message();
+  }
+};
+
+TEST_F(ReadLeaseTest, PausedLeaderAnswersNoStaleReadOnceResumed) {
+  server::Partitioner partitioner(cluster_.partitions());
+  const std::string key = "lease-pause";
+  const uint64_t partition = partitioner.PartitionOf(key);
+  ASSERT_TRUE(PutSafely(key, "old").ok());
+  const uint64_t leader = cluster_.LeaderOf(partition, 1);
+  ASSERT_NE(leader, 0u);
+  // Reads up to the pause keep the leader's lease in use.
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<std::optional<std::string>> got = Get(leader, key);
+    ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+    ASSERT_EQ(**got, "old");
+  }
+  cluster_.Signal(leader, SIGSTOP);
+  const uint64_t other = leader == 1 ? 2 : 1;
+  uint64_t successor = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        successor = cluster_.LeaderOf(partition, other);
+        return successor != 0 && successor != leader;
+      },
+      absl::Seconds(10)));
+  PutThrough(successor, key, "new");
+  cluster_.Signal(leader, SIGCONT);
+  // At once: the resumed node has not necessarily heard of its successor.
+  absl::StatusOr<std::optional<std::string>> got = Get(leader, key);
+  if (got.ok()) {
+    ASSERT_TRUE(got->has_value());
+    EXPECT_EQ(**got, "new") << "a deposed leader answered from its old state";
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        got = Get(leader, key);
+        return got.ok();
+      },
+      absl::Seconds(10)))
+      << got.status();
+  EXPECT_EQ(got->value_or(""), "new");
+}
+
+TEST_F(ReadLeaseTest, ReadsAfterALeaderTransferSeeTheNewLeadersWrites) {
+  server::Partitioner partitioner(cluster_.partitions());
+  const std::string key = "lease-transfer";
+  const uint64_t partition = partitioner.PartitionOf(key);
+  ASSERT_TRUE(PutSafely(key, "old").ok());
+  const uint64_t leader = cluster_.LeaderOf(partition, 1);
+  ASSERT_NE(leader, 0u);
+  const uint64_t target = leader == 3 ? 1 : leader + 1;
+
+  // Reads through the old leader, before, during and after the transfer.
+  struct Observation {
+    absl::Time start;
+    std::string value;
+  };
+  std::vector<Observation> observed;
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const absl::Time start = absl::Now();
+      absl::StatusOr<std::optional<std::string>> got = Get(leader, key);
+      if (got.ok()) observed.push_back({start, got->value_or("")});
+      ++reads;
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return reads.load() >= 20; }, absl::Seconds(10)));
+  grpc::ClientContext context;
+  Deadline(&context);
+  v1::TransferLeaderRequest transfer;
+  transfer.set_partition_id(partition);
+  transfer.set_to_member_id(target);
+  v1::TransferLeaderResponse transferred;
+  ASSERT_TRUE(cluster_.Cluster(leader).TransferLeader(&context, transfer, &transferred).ok());
+  ASSERT_TRUE(WaitFor([&] { return cluster_.LeaderOf(partition, target) == target; }, absl::Seconds(10)));
+  PutThrough(target, key, "new");
+  const absl::Time acknowledged = absl::Now();
+  const int reads_at_ack = reads.load();
+  ASSERT_TRUE(WaitFor([&] { return reads.load() >= reads_at_ack + 20; }, absl::Seconds(10)));
+  stop = true;
+  reader.join();
+  int after = 0;
+  for (const Observation& o : observed) {
+    if (o.start <= acknowledged) continue;
+    ++after;
+    EXPECT_EQ(o.value, "new") << "a read that began after the write was acknowledged";
+  }
+  EXPECT_GT(after, 0);
+}
+
 class OverloadTest : public ClusterTest {
  protected:
   OverloadTest() : ClusterTest(LocalClusterOptions{3, 4, 3, 50, {"--max-pending-proposals=2"}}) {}

@@ -67,7 +67,9 @@ class ReadRoundsTest : public MetricsTest {
   static constexpr absl::Duration kRetryInterval = absl::Milliseconds(550);
   static LocalClusterOptions SlowHeartbeats() {
     LocalClusterOptions options;
-    options.extra_flags = {"--heartbeat-ticks=10", "--election-ticks=40"};
+    // Without read leases: a lease taken before the followers stop would
+    // answer reads with no round at all.
+    options.extra_flags = {"--heartbeat-ticks=10", "--election-ticks=40", "--read-lease=false"};
     return options;
   }
   ReadRoundsTest() : MetricsTest(SlowHeartbeats()) {}
@@ -259,6 +261,71 @@ TEST_F(ReadRoundsTest, ReadsWaitingForAnUnansweredRoundDoNotStartMoreRounds) {
   // most two ticks).
   EXPECT_LE(rounds, 3 + std::floor(elapsed / kRetryInterval));
 }
+
+// With a read lease (the default), a leader answers a stream of
+// linearizable reads with a renewal round every half lease, not a round per
+// read; without one, each read in turn takes its own round.
+class ReadLeaseRoundsTest : public MetricsTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  static LocalClusterOptions WithLease(bool lease) {
+    LocalClusterOptions options;
+    options.extra_flags = {absl::StrCat("--read-lease=", lease ? "true" : "false")};
+    return options;
+  }
+  ReadLeaseRoundsTest() : MetricsTest(WithLease(GetParam())) {}
+};
+
+TEST_P(ReadLeaseRoundsTest, ReadsOneAfterAnotherTakeRoundsOnlyWithoutALease) {
+  const bool lease = GetParam();
+  server::Partitioner partitioner(cluster_.partitions());
+  std::string key;
+  uint64_t partition = 0;
+  for (int i = 0; partition == 0; ++i) {
+    key = absl::StrCat("lease-", i);
+    if (cluster_.LeaderOf(partitioner.PartitionOf(key), 1) == 1) partition = partitioner.PartitionOf(key);
+  }
+  {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    v1::PutRequest put;
+    put.set_key(key);
+    put.set_value("v");
+    v1::PutResponse response;
+    ASSERT_TRUE(cluster_.Kv(1).Put(&context, put, &response).ok());
+  }
+  const std::string node1 = cluster_.MetricsAddress(1);
+  const std::vector<std::string> of_partition = {absl::StrCat("partition=\"", partition, "\"")};
+  const double before = Sum(Scrape(node1), "rkv_read_index_rounds_total", of_partition);
+  constexpr int kReads = 300;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kReads; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    v1::GetRequest request;
+    request.set_key(key);
+    v1::GetResponse response;
+    ASSERT_TRUE(cluster_.Kv(1).Get(&context, request, &response).ok());
+    ASSERT_EQ(response.kv().value(), "v");
+  }
+  const absl::Duration elapsed = absl::Now() - start;
+  const double rounds = Sum(Scrape(node1), "rkv_read_index_rounds_total", of_partition) - before;
+  std::cout << "[ measured ] " << kReads << " linearizable reads one after another "
+            << (lease ? "with" : "without") << " a read lease took " << rounds << " ReadIndex rounds in "
+            << absl::ToInt64Milliseconds(elapsed) << " ms\n";
+  if (lease) {
+    // The tests' 50 ms tick and 10-tick election timeout give a 360 ms
+    // lease, renewed once under 180 ms remain and at most every 100 ms.
+    EXPECT_LE(rounds, 2 + std::floor(elapsed / absl::Milliseconds(100)));
+    EXPECT_LT(rounds, kReads / 10);
+  } else {
+    EXPECT_GE(rounds, kReads);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(LeaseOnAndOff, ReadLeaseRoundsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "WithLease" : "WithoutLease";
+                         });
 
 TEST_F(MetricsTest, ServiceDiscoveryListsEveryMember) {
   for (uint64_t id : cluster_.ids()) {

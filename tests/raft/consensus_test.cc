@@ -241,6 +241,50 @@ TEST(CheckQuorumTest, FollowersInLeaseIgnoreVoteRequests) {
   EXPECT_EQ(net.raw(2).Leader(), 1u);
 }
 
+Message VoteRequest(NodeId from, NodeId to, uint64_t term) {
+  Message vote;
+  vote.set_type(pb::MSG_VOTE);
+  vote.set_from(from);
+  vote.set_to(to);
+  vote.set_term(term);
+  vote.set_index(100);
+  vote.set_log_term(100);
+  return vote;
+}
+
+// A restart forgets the leader a follower heard, and with it the promise to
+// ignore rivals for an election timeout; without the option, the restarted
+// node takes part in a rival's election at once.
+TEST(CheckQuorumTest, RestartedNodeVotesAtOnceUnlessItIgnoresVotesAtStart) {
+  for (bool ignore : {false, true}) {
+    SCOPED_TRACE(ignore ? "ignore_votes_at_start" : "default");
+    TestNetwork net(TestNetwork::Ids(3), [ignore](Config& c) {
+      c.pre_vote = false;
+      c.ignore_votes_at_start = ignore;
+    });
+    // Nodes that just started ignore votes too; let the option's window pass.
+    net.TickAll(10);
+    net.Elect(1);
+    ASSERT_EQ(net.Leaders(), std::vector<NodeId>{1});
+    net.Crash(2);
+    net.Start(2);
+    net.Isolate(2);
+    const uint64_t term = net.raw(2).Term() + 10;
+    ASSERT_TRUE(net.raw(2).Step(VoteRequest(3, 2, term)).ok());
+    if (!ignore) {
+      EXPECT_EQ(net.raw(2).Term(), term);
+      continue;
+    }
+    EXPECT_LT(net.raw(2).Term(), term) << "ignored right after the start";
+    net.Tick(2, 9);
+    ASSERT_TRUE(net.raw(2).Step(VoteRequest(3, 2, term)).ok());
+    EXPECT_LT(net.raw(2).Term(), term) << "ignored through tick 9";
+    net.Tick(2, 1);
+    ASSERT_TRUE(net.raw(2).Step(VoteRequest(3, 2, term)).ok());
+    EXPECT_EQ(net.raw(2).Term(), term) << "heard after an election timeout";
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Log replication (Raft paper §5.3)
 
