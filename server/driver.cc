@@ -429,8 +429,14 @@ void Driver::ServeUnderLease(Replica& replica, std::vector<PendingRead>& reads) 
   apply_worker_->Submit(std::move(task));
 }
 
-void Driver::CheckLease(Replica& replica) {
+void Driver::CheckLease(Replica& replica, const raft::Ready& ready) {
   raft::RawNode& raw = replica.raw();
+  for (const raft::Message& m : ready.messages) {
+    if (m.type() == pb::MSG_TIMEOUT_NOW) {
+      replica.lease().RevokeForTerm(raw.Term());
+      return;
+    }
+  }
   if (raw.IsLeader() && raw.Term() == replica.lease().term() &&
       raw.LeadTransferee() == raft::kNoNode) {
     return;
@@ -485,7 +491,7 @@ bool Driver::ProcessReadys() {
   for (auto& [replica, ready] : readys) {
     // Before anything this Ready sends (a vote, a TimeoutNow) can help elect
     // another leader.
-    CheckLease(*replica);
+    CheckLease(*replica, ready);
     ReplicaInfo& info = replica->info();
     // Published before the entries are applied and the commit index is sent
     // to followers, so it covers every write any replica acknowledges.

@@ -152,8 +152,9 @@ class Driver final {
   // Rounds that keep the leases reads use from running out.
   void RenewLeases();
   // Revokes the lease unless this node still leads in the lease's term with
-  // no transfer under way.
-  void CheckLease(Replica& replica);
+  // no transfer under way; for the rest of the term once `ready` sends a
+  // TimeoutNow.
+  void CheckLease(Replica& replica, const raft::Ready& ready);
   // Returns whether any replica had a Ready.
   bool ProcessReadys();
   void CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task);

@@ -39,7 +39,7 @@ bool ReadLease::Confirm(const std::string& context) {
   const Round round = it->second;
   // The answer confirms every round started before this one too.
   std::erase_if(rounds_, [&](const auto& entry) { return entry.second.started <= round.started; });
-  if (round.epoch != epoch_ || round.term != term_) return false;
+  if (round.epoch != epoch_ || round.term != term_ || round.term == forbidden_term_) return false;
   const int64_t expiry = round.started + duration_ns_;
   if (expiry <= expiry_.load(std::memory_order_relaxed)) return false;
   expiry_.store(expiry, std::memory_order_seq_cst);
@@ -51,6 +51,11 @@ void ReadLease::Revoke(uint64_t term) {
   term_ = term;
   ++epoch_;
   rounds_.clear();
+}
+
+void ReadLease::RevokeForTerm(uint64_t term) {
+  Revoke(term);
+  forbidden_term_ = term;
 }
 
 bool ReadLease::RenewalDue(int64_t now, int64_t retry_ns) {

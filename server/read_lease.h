@@ -46,10 +46,15 @@ class ReadLease final {
   // round started. Returns whether it extended it.
   bool Confirm(const std::string& context);
   // Ends the lease and forgets every round in flight: the node stops leading,
-  // changes term, starts a leader transfer (whose TimeoutNow lets voters
-  // ignore the lease), or changes membership. `term` is the current term.
-  // REQUIRES: called before any message of that change is sent.
+  // changes term, starts a leader transfer, or changes membership. `term` is
+  // the current term. REQUIRES: called before any message of that change is
+  // sent.
   void Revoke(uint64_t term);
+  // Revokes the lease for the rest of `term`: the node sends a TimeoutNow,
+  // which lets its target be elected whatever the voters promised, and which
+  // may arrive any time later in the term, even after the transfer was
+  // abandoned.
+  void RevokeForTerm(uint64_t term);
   // The term the lease belongs to (the term at the last revocation).
   uint64_t term() const { return term_; }
   // Whether to start a round that renews the lease now: a read used the
@@ -73,6 +78,8 @@ class ReadLease final {
   // before one never extends the lease after it.
   uint64_t term_ = 0;
   uint64_t epoch_ = 0;
+  // The term in which a TimeoutNow went out; no lease holds in it.
+  uint64_t forbidden_term_ = 0;
   int64_t last_round_started_ = 0;
   // Rounds not yet confirmed, by context. Bounded: see kMaxRounds.
   std::map<std::string, Round> rounds_;

@@ -42,6 +42,25 @@ TEST(ReadLeaseTest, RevocationEndsTheLeaseAndVoidsRoundsStartedBeforeIt) {
   EXPECT_TRUE(lease.Covers());
 }
 
+// A TimeoutNow may reach its target long after the transfer was abandoned,
+// and its target is then elected whatever the voters promised.
+TEST(ReadLeaseTest, AfterATimeoutNowNoRoundOfTheTermExtendsIt) {
+  ReadLease lease(kHour);
+  lease.Revoke(5);
+  lease.StartRound("1.1", 5, ReadLease::Now());
+  ASSERT_TRUE(lease.Confirm("1.1"));
+  lease.RevokeForTerm(5);
+  EXPECT_FALSE(lease.Covers());
+  lease.Revoke(5);  // the transfer was abandoned
+  lease.StartRound("1.2", 5, ReadLease::Now());
+  EXPECT_FALSE(lease.Confirm("1.2"));
+  EXPECT_FALSE(lease.Covers());
+  lease.Revoke(6);  // a new term: a new leadership
+  lease.StartRound("1.3", 6, ReadLease::Now());
+  EXPECT_TRUE(lease.Confirm("1.3"));
+  EXPECT_TRUE(lease.Covers());
+}
+
 TEST(ReadLeaseTest, RoundsOfAnotherTermNeverExtendIt) {
   ReadLease lease(kHour);
   lease.Revoke(5);

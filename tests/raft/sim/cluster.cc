@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "raft/check.h"
@@ -154,6 +155,7 @@ absl::Status Cluster::EndTick() {
     if (!node->up() || !node->raw().IsLeader()) continue;
     if (absl::Status s = invariants_.CheckLeader(id, node->raw().Term()); !s.ok()) return s;
   }
+  if (absl::Status s = CheckLeases(); !s.ok()) return s;
   for (const auto& [id, point] : pending_crashes_) {
     if (node(id).up()) node(id).Crash();
   }
@@ -161,6 +163,8 @@ absl::Status Cluster::EndTick() {
   MaybeStopRemovedNodes();
   recent_voters_.swap(voters_this_tick_);
   voters_this_tick_.clear();
+  recent_lease_ackers_.swap(lease_ackers_this_tick_);
+  lease_ackers_this_tick_.clear();
   messages_sent_at_tick_start_ = stats_.messages_sent;
   applied_at_tick_start_ = TotalApplied();
   ++now_;
@@ -171,7 +175,12 @@ absl::Status Cluster::HandleReady(SimNode& node, std::optional<CrashPoint> crash
   output_.Clear();
   if (absl::Status s = node.HandleReady(&invariants_, &output_, crash); !s.ok()) return s;
   if (output_.voted) voters_this_tick_.push_back(node.id());
+  if (options_.read_leases) UpdateLease(node);
   for (Message& message : output_.messages) {
+    if (message.type() == rkv::internal::MSG_HEARTBEAT_RESPONSE &&
+        absl::StartsWith(message.context(), "lease-")) {
+      lease_ackers_this_tick_.push_back(node.id());
+    }
     events_->Record(now_, [&] { return absl::StrCat("send ", SummarizeMessage(message)); });
     ++stats_.messages_sent;
     network_.Send(std::move(message), now_, node.incarnation());
@@ -261,8 +270,68 @@ absl::Status Cluster::ProposeConfChange(NodeId id, const ConfChange& change) {
   return status;
 }
 
+void Cluster::UpdateLease(SimNode& node) {
+  Lease& lease = leases_[node.id()];
+  for (const Message& m : output_.messages) {
+    if (m.type() == rkv::internal::MSG_TIMEOUT_NOW) lease.forbidden_term = m.term();
+  }
+  const bool keep = node.up() && lease.incarnation == node.incarnation() &&
+                    node.raw().IsLeader() && node.raw().Term() == lease.term &&
+                    lease.forbidden_term != lease.term &&
+                    node.raw().LeadTransferee() == kNoNode && output_.conf_changes.empty();
+  if (!keep) {
+    if (lease.expiry > now_) {
+      events_->Record(now_, [&] { return absl::StrCat("n", node.id(), " lease revoked"); });
+    }
+    lease.expiry = 0;
+    lease.incarnation = node.incarnation();
+    lease.term = node.up() ? node.raw().Term() : 0;
+    ++lease.epoch;
+  }
+  if (!node.up()) return;
+  for (const ReadState& read : output_.read_states) {
+    auto it = lease_rounds_.find(read.request_context);
+    if (it == lease_rounds_.end()) continue;
+    const LeaseRound round = it->second;
+    lease_rounds_.erase(it);
+    if (round.node != node.id() || round.term != lease.term || round.epoch != lease.epoch ||
+        round.term == lease.forbidden_term) {
+      continue;
+    }
+    // The simulator ticks every node exactly once per tick, so no voter that
+    // answered the round can grant a vote before the round's tick plus an
+    // election timeout; rkvd takes two ticks off for its scheduler.
+    const uint64_t expiry = round.started + static_cast<uint64_t>(options_.raft.election_ticks);
+    if (expiry <= lease.expiry) continue;
+    lease.expiry = expiry;
+    events_->Record(now_, [&] { return absl::StrCat("n", node.id(), " lease to tick ", expiry); });
+  }
+}
+
+absl::Status Cluster::CheckLeases() const {
+  for (const auto& [holder, lease] : leases_) {
+    if (lease.expiry <= now_) continue;
+    const SimNode& h = node(holder);
+    if (!h.up() || h.incarnation() != lease.incarnation) continue;
+    for (const auto& [id, other] : nodes_) {
+      if (id == holder || !other->up() || !other->raw().IsLeader()) continue;
+      if (other->raw().Term() <= lease.term) continue;
+      return Violation("read lease",
+                       absl::StrCat("node ", id, " leads term ", other->raw().Term(), " at tick ", now_,
+                                    " while node ", holder, "'s read lease of term ", lease.term,
+                                    " runs to tick ", lease.expiry));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void Cluster::ReadIndex(NodeId id, std::string context) {
   RKV_CHECK(IsUp(id));
+  if (options_.read_leases && node(id).raw().IsLeader()) {
+    // As the driver does, before the heartbeats of the round leave.
+    const Lease& lease = leases_[id];
+    lease_rounds_[context] = LeaseRound{id, node(id).raw().Term(), lease.epoch, now_};
+  }
   pending_reads_[context] = PendingRead{id, invariants_.max_committed_index()};
   events_->Record(now_, [&] {
     return absl::StrCat("n", id, " read ", context, " (must see index ",

@@ -48,6 +48,10 @@ struct ClusterOptions {
   // The template of every node's Config; id and applied are filled in.
   Config raft;
   SnapshotPolicy snapshots;
+  // Model the read leases rkvd's driver keeps (server/read_lease.h) and check
+  // that no other node becomes leader while one holds. REQUIRES: raft has
+  // check_quorum and ignore_votes_at_start, and nobody calls Campaign().
+  bool read_leases = false;
 };
 
 struct ClusterStats {
@@ -133,6 +137,9 @@ class Cluster final {
   // Nodes that persisted a vote for another node in the last tick: crashing
   // them now tests that a vote survives a restart (§5.2: one vote per term).
   const std::vector<NodeId>& recent_voters() const { return recent_voters_; }
+  // Nodes that answered a leader's lease round in the last tick: crashing
+  // them now tests that their promise to ignore rivals survives a restart.
+  const std::vector<NodeId>& recent_lease_ackers() const { return recent_lease_ackers_; }
   // A node id never used before.
   NodeId AllocateNodeId() { return next_node_id_++; }
 
@@ -151,6 +158,26 @@ class Cluster final {
   uint64_t TotalApplied() const;
   absl::Status CheckRead(NodeId id, const ReadState& read);
   SimNode* FindLive(NodeId id, uint64_t incarnation) const;
+  // Read leases, as the driver keeps them: revoked before a Ready's messages
+  // leave when the node stops leading, changes term, starts a transfer or
+  // applies a membership change; extended when a round started since
+  // confirms.
+  void UpdateLease(SimNode& node);
+  absl::Status CheckLeases() const;
+
+  struct LeaseRound {
+    NodeId node = kNoNode;
+    uint64_t term = 0;
+    uint64_t epoch = 0;
+    uint64_t started = 0;
+  };
+  struct Lease {
+    uint64_t incarnation = 0;
+    uint64_t term = 0;
+    uint64_t epoch = 0;  // counts revocations
+    uint64_t expiry = 0;  // the first tick it no longer covers
+    uint64_t forbidden_term = 0;  // a TimeoutNow went out in it
+  };
 
   struct PendingRead {
     NodeId node = kNoNode;
@@ -175,6 +202,8 @@ class Cluster final {
   uint64_t latest_conf_index_ = 0;
   std::map<std::string, PendingRead> pending_reads_;
   std::set<std::string> completed_reads_;
+  std::map<std::string, LeaseRound> lease_rounds_;
+  std::map<NodeId, Lease> leases_;
   ClusterStats stats_;
   uint64_t messages_sent_at_tick_start_ = 0;
   uint64_t applied_at_tick_start_ = 0;
@@ -182,6 +211,8 @@ class Cluster final {
   std::map<NodeId, CrashPoint> pending_crashes_;
   std::vector<NodeId> voters_this_tick_;
   std::vector<NodeId> recent_voters_;
+  std::vector<NodeId> lease_ackers_this_tick_;
+  std::vector<NodeId> recent_lease_ackers_;
   // Reused across rounds to avoid reallocating.
   ReadyOutput output_;
   std::vector<Envelope> due_;

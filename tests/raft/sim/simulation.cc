@@ -139,6 +139,15 @@ absl::Status Simulation::RunOnce(bool record_events) {
   p.membership_rate = PickOne(r, {0.0, 0.01, 0.03});
   p.max_members = options_.nodes + 2;
   p.max_voters = std::max<size_t>(options_.nodes, 5);
+  // Drawn last, so the draws above mean what they meant before. rkvd's
+  // leases need check-quorum and votes ignored at start, and rkvd never
+  // forces a campaign.
+  p.cluster.read_leases = r.Chance(0.5);
+  if (p.cluster.read_leases) {
+    raft.check_quorum = true;
+    raft.ignore_votes_at_start = true;
+    p.campaign_rate = 0;
+  }
 
   cluster_ = std::make_unique<Cluster>(p.cluster, random_.get(), events_.get());
   cluster_->network().SetFaults(p.faults);
@@ -157,12 +166,14 @@ std::string Simulation::DescribeProfile() const {
   const Profile& p = *profile_;
   const Config& c = p.cluster.raft;
   return absl::StrFormat(
-      "election=%d heartbeat=%d pre_vote=%d check_quorum=%d max_msg_bytes=%d inflight=%d/%dB "
+      "election=%d heartbeat=%d pre_vote=%d check_quorum=%d read_leases=%d max_msg_bytes=%d "
+      "inflight=%d/%dB "
       "uncommitted=%dB apply_batch=%dB snapshot_every=%d keep=%d | drop=%.3f dup=%.3f "
       "delay=%.2fx%d long_delay=%.3f | partition=%.3f heal=%.2f crash=%.3f crash_all=%.4f "
       "crash_after_vote=%.2f "
       "propose=%.2f read=%.2f transfer=%.3f campaign=%.3f membership=%.2f",
-      c.election_ticks, c.heartbeat_ticks, c.pre_vote, c.check_quorum, c.max_msg_bytes,
+      c.election_ticks, c.heartbeat_ticks, c.pre_vote, c.check_quorum, p.cluster.read_leases,
+      c.max_msg_bytes,
       c.max_inflight_msgs, c.max_inflight_bytes, c.max_uncommitted_bytes,
       c.max_committed_bytes_per_ready, p.cluster.snapshots.every_entries,
       p.cluster.snapshots.keep_entries, p.faults.drop_probability, p.faults.duplicate_probability,
@@ -365,6 +376,11 @@ void Simulation::CrashSome() {
     // Back before the election is over, while other candidates may still ask.
     if (c.IsUp(voter)) victims.push_back(voter);
     max_down_ticks = 2;
+  } else if (!c.recent_lease_ackers().empty() && random_->Chance(p.crash_after_vote_rate)) {
+    NodeId acker = random_->Pick(c.recent_lease_ackers());
+    // Back within the lease it just confirmed.
+    if (c.IsUp(acker)) victims.push_back(acker);
+    max_down_ticks = 2;
   } else if (random_->Chance(p.crash_all_rate)) {
     victims = c.UpMembers();
   } else if (random_->Chance(p.crash_rate)) {
@@ -399,6 +415,12 @@ absl::Status Simulation::IssueWorkload() {
   if (random_->Chance(p.read_rate)) {
     std::vector<NodeId> up = c.UpMembers();
     if (!up.empty()) c.ReadIndex(random_->Pick(up), absl::StrCat("read-", next_read_++));
+  }
+  if (p.cluster.read_leases) {
+    // Leaders renew their leases as rkvd's do while reads use them.
+    for (NodeId leader : c.Leaders()) {
+      if (random_->Chance(0.3)) c.ReadIndex(leader, absl::StrCat("lease-", next_read_++));
+    }
   }
   if (random_->Chance(p.transfer_rate)) {
     NodeId from = PickLeaderOrAny();
