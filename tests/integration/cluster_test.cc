@@ -543,6 +543,11 @@ class ReadLeaseTest : public ClusterTest {
   }
   ReadLeaseTest() : ClusterTest(Options()) {}
 
+  // Writes "old" to `key` and returns its partition's leader (0 if none).
+  uint64_t WriteOldValue(const std::string& key) {
+    EXPECT_TRUE(PutSafely(key, "old").ok());
+    return cluster_.LeaderOf(server::Partitioner(cluster_.partitions()).PartitionOf(key), 1);
+  }
   // Writes through `via` until it acknowledges.
   void PutThrough(uint64_t via, const std::string& key, const std::string& value) {
     grpc::Status s;
@@ -552,11 +557,9 @@ class ReadLeaseTest : public ClusterTest {
 };
 
 TEST_F(ReadLeaseTest, PausedLeaderAnswersNoStaleReadOnceResumed) {
-  server::Partitioner partitioner(cluster_.partitions());
   const std::string key = "lease-pause";
-  const uint64_t partition = partitioner.PartitionOf(key);
-  ASSERT_TRUE(PutSafely(key, "old").ok());
-  const uint64_t leader = cluster_.LeaderOf(partition, 1);
+  const uint64_t partition = server::Partitioner(cluster_.partitions()).PartitionOf(key);
+  const uint64_t leader = WriteOldValue(key);
   ASSERT_NE(leader, 0u);
   // Reads up to the pause keep the leader's lease in use.
   for (int i = 0; i < 20; ++i) {
@@ -592,11 +595,9 @@ TEST_F(ReadLeaseTest, PausedLeaderAnswersNoStaleReadOnceResumed) {
 }
 
 TEST_F(ReadLeaseTest, ReadsAfterALeaderTransferSeeTheNewLeadersWrites) {
-  server::Partitioner partitioner(cluster_.partitions());
   const std::string key = "lease-transfer";
-  const uint64_t partition = partitioner.PartitionOf(key);
-  ASSERT_TRUE(PutSafely(key, "old").ok());
-  const uint64_t leader = cluster_.LeaderOf(partition, 1);
+  const uint64_t partition = server::Partitioner(cluster_.partitions()).PartitionOf(key);
+  const uint64_t leader = WriteOldValue(key);
   ASSERT_NE(leader, 0u);
   const uint64_t target = leader == 3 ? 1 : leader + 1;
 

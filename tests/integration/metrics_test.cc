@@ -57,6 +57,16 @@ class MetricsTest : public ::testing::Test {
     }
     return ok;
   }
+  // A key, named prefix + a number, whose partition node `leader` leads;
+  // sets `partition` to it.
+  std::string KeyLedBy(uint64_t leader, const std::string& prefix, uint64_t* partition) {
+    server::Partitioner partitioner(cluster_.partitions());
+    for (int i = 0;; ++i) {
+      std::string key = absl::StrCat(prefix, i);
+      *partition = partitioner.PartitionOf(key);
+      if (cluster_.LeaderOf(*partition, leader) == leader) return key;
+    }
+  }
   LocalCluster cluster_;
 };
 
@@ -221,13 +231,8 @@ TEST_F(MetricsTest, ReadyzFollowsReachabilityOfTheQuorum) {
 // of each starting its own, so rounds grow with time (one retry per
 // heartbeat interval plus a tick), not with the number of reads.
 TEST_F(ReadRoundsTest, ReadsWaitingForAnUnansweredRoundDoNotStartMoreRounds) {
-  server::Partitioner partitioner(cluster_.partitions());
-  std::string key;
   uint64_t partition = 0;
-  for (int i = 0; partition == 0; ++i) {
-    key = absl::StrCat("round-", i);
-    if (cluster_.LeaderOf(partitioner.PartitionOf(key), 1) == 1) partition = partitioner.PartitionOf(key);
-  }
+  const std::string key = KeyLedBy(1, "round-", &partition);
   const std::string node1 = cluster_.MetricsAddress(1);
   const std::vector<std::string> of_partition = {absl::StrCat("partition=\"", partition, "\"")};
   const double before = Sum(Scrape(node1), "rkv_read_index_rounds_total", of_partition);
@@ -277,13 +282,8 @@ class ReadLeaseRoundsTest : public MetricsTest, public ::testing::WithParamInter
 
 TEST_P(ReadLeaseRoundsTest, ReadsOneAfterAnotherTakeRoundsOnlyWithoutALease) {
   const bool lease = GetParam();
-  server::Partitioner partitioner(cluster_.partitions());
-  std::string key;
   uint64_t partition = 0;
-  for (int i = 0; partition == 0; ++i) {
-    key = absl::StrCat("lease-", i);
-    if (cluster_.LeaderOf(partitioner.PartitionOf(key), 1) == 1) partition = partitioner.PartitionOf(key);
-  }
+  const std::string key = KeyLedBy(1, "lease-", &partition);
   {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
