@@ -4,7 +4,8 @@
 // once to the leader (a forwarded request is never forwarded again, so a
 // stale view cannot loop). Linearizable reads use ReadIndex on any local
 // replica, leader or follower (thesis §6.4), which a leader's read lease
-// answers without a round (§6.4.1); serializable reads read the local state. Range reads every partition and merges in key order.
+// answers without a round (§6.4.1); serializable reads read the local state.
+// Range reads every partition and merges in key order.
 // Thread-safe; handlers never block.
 #pragma once
 
