@@ -2,7 +2,6 @@
 
 #include <time.h>
 
-
 #include "raft/check.h"
 #include "server/failpoint.h"
 
