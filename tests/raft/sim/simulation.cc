@@ -327,7 +327,9 @@ void Simulation::Partition() {
   if (ids.size() < 2) return;
   ++stats_.partitions;
   std::string description;
-  switch (random_->Uniform(3)) {
+  // Lease profiles also cut single links both ways (below); the others draw
+  // as before, so their seeds replay unchanged.
+  switch (random_->Uniform(profile_->cluster.read_leases ? 4 : 3)) {
     case 0: {  // Isolate one node.
       NodeId lonely = random_->Pick(ids);
       for (NodeId other : ids) {
@@ -351,7 +353,7 @@ void Simulation::Partition() {
         absl::StrAppend(&description, " ", ids[i], side[i] ? "a" : "b");
       break;
     }
-    default: {  // Cut random one-way links.
+    case 2: {  // Cut random one-way links.
       description = "cut";
       for (NodeId from : ids) {
         for (NodeId to : ids) {
@@ -360,6 +362,19 @@ void Simulation::Partition() {
           absl::StrAppend(&description, " ", from, "->", to);
         }
       }
+      break;
+    }
+    case 3: {  // Cut one link both ways: say a leader and a follower that no
+               // longer hear each other, while a third node hears both.
+      const NodeId a = random_->Pick(ids);
+      std::vector<NodeId> others;
+      for (NodeId id : ids) {
+        if (id != a) others.push_back(id);
+      }
+      const NodeId b = random_->Pick(others);
+      c.network().Cut(a, b);
+      c.network().Cut(b, a);
+      description = absl::StrCat("cut ", a, "<->", b);
       break;
     }
   }
