@@ -437,10 +437,7 @@ void Driver::CheckLease(Replica& replica, const raft::Ready& ready) {
       return;
     }
   }
-  if (raw.IsLeader() && raw.Term() == replica.lease().term() &&
-      raw.LeadTransferee() == raft::kNoNode) {
-    return;
-  }
+  if (raw.IsLeader() && raw.Term() == replica.lease().term()) return;
   replica.lease().Revoke(raw.Term());
 }
 

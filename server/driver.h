@@ -151,9 +151,9 @@ class Driver final {
   void ServeUnderLease(Replica& replica, std::vector<PendingRead>& reads);
   // Rounds that keep the leases reads use from running out.
   void RenewLeases();
-  // Revokes the lease unless this node still leads in the lease's term with
-  // no transfer under way; for the rest of the term once `ready` sends a
-  // TimeoutNow.
+  // Revokes the lease unless this node still leads in the lease's term; for
+  // the rest of the term once `ready` sends a TimeoutNow (a transfer that has
+  // not sent one yet leaves voters bound by their promise).
   void CheckLease(Replica& replica, const raft::Ready& ready);
   // Returns whether any replica had a Ready.
   bool ProcessReadys();

@@ -1,11 +1,19 @@
 #include "server/read_lease.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace rkv::server {
 namespace {
 
 constexpr int64_t kHour = 3600LL * 1'000'000'000;
+
+// Starts a round at `started` and returns whether its answer extended the lease.
+bool ConfirmRound(ReadLease& lease, const std::string& context, uint64_t term, int64_t started) {
+  lease.StartRound(context, term, started);
+  return lease.Confirm(context);
+}
 
 TEST(ReadLeaseTest, ConfirmedRoundCoversUntilItsStartPlusTheDuration) {
   ReadLease lease(kHour);
@@ -32,13 +40,12 @@ TEST(ReadLeaseTest, RevocationEndsTheLeaseAndVoidsRoundsStartedBeforeIt) {
   lease.StartRound("1.1", 5, ReadLease::Now());
   lease.StartRound("1.2", 5, ReadLease::Now());
   ASSERT_TRUE(lease.Confirm("1.1"));
-  // A leader transfer starts: voters may now ignore the lease.
+  // A membership change applies: the lease's quorum was one of the old one.
   lease.Revoke(5);
   EXPECT_FALSE(lease.Covers());
   EXPECT_FALSE(lease.Confirm("1.2")) << "started before the revocation";
   EXPECT_FALSE(lease.Covers());
-  lease.StartRound("1.3", 5, ReadLease::Now());
-  EXPECT_TRUE(lease.Confirm("1.3"));
+  EXPECT_TRUE(ConfirmRound(lease, "1.3", 5, ReadLease::Now()));
   EXPECT_TRUE(lease.Covers());
 }
 
@@ -47,25 +54,21 @@ TEST(ReadLeaseTest, RevocationEndsTheLeaseAndVoidsRoundsStartedBeforeIt) {
 TEST(ReadLeaseTest, AfterATimeoutNowNoRoundOfTheTermExtendsIt) {
   ReadLease lease(kHour);
   lease.Revoke(5);
-  lease.StartRound("1.1", 5, ReadLease::Now());
-  ASSERT_TRUE(lease.Confirm("1.1"));
+  ASSERT_TRUE(ConfirmRound(lease, "1.1", 5, ReadLease::Now()));
   lease.RevokeForTerm(5);
   EXPECT_FALSE(lease.Covers());
   lease.Revoke(5);  // the transfer was abandoned
-  lease.StartRound("1.2", 5, ReadLease::Now());
-  EXPECT_FALSE(lease.Confirm("1.2"));
+  EXPECT_FALSE(ConfirmRound(lease, "1.2", 5, ReadLease::Now()));
   EXPECT_FALSE(lease.Covers());
   lease.Revoke(6);  // a new term: a new leadership
-  lease.StartRound("1.3", 6, ReadLease::Now());
-  EXPECT_TRUE(lease.Confirm("1.3"));
+  EXPECT_TRUE(ConfirmRound(lease, "1.3", 6, ReadLease::Now()));
   EXPECT_TRUE(lease.Covers());
 }
 
 TEST(ReadLeaseTest, RoundsOfAnotherTermNeverExtendIt) {
   ReadLease lease(kHour);
   lease.Revoke(5);
-  lease.StartRound("1.1", 4, ReadLease::Now());
-  EXPECT_FALSE(lease.Confirm("1.1"));
+  EXPECT_FALSE(ConfirmRound(lease, "1.1", 4, ReadLease::Now()));
   EXPECT_FALSE(lease.Covers());
 }
 
@@ -74,8 +77,7 @@ TEST(ReadLeaseTest, ConfirmingARoundForgetsTheOlderOnes) {
   lease.Revoke(5);
   const int64_t now = ReadLease::Now();
   lease.StartRound("1.1", 5, now - 2);
-  lease.StartRound("1.2", 5, now - 1);
-  ASSERT_TRUE(lease.Confirm("1.2"));
+  ASSERT_TRUE(ConfirmRound(lease, "1.2", 5, now - 1));
   EXPECT_FALSE(lease.Confirm("1.1")) << "the newer round's answer covered it";
 }
 
@@ -83,10 +85,8 @@ TEST(ReadLeaseTest, AnOlderRoundNeverShortensIt) {
   ReadLease lease(kHour);
   lease.Revoke(5);
   const int64_t now = ReadLease::Now();
-  lease.StartRound("1.1", 5, now);
-  ASSERT_TRUE(lease.Confirm("1.1"));
-  lease.StartRound("1.0", 5, now - kHour / 2);
-  EXPECT_FALSE(lease.Confirm("1.0"));
+  ASSERT_TRUE(ConfirmRound(lease, "1.1", 5, now));
+  EXPECT_FALSE(ConfirmRound(lease, "1.0", 5, now - kHour / 2));
   EXPECT_TRUE(lease.Covers());
 }
 
@@ -94,8 +94,7 @@ TEST(ReadLeaseTest, DisabledLeaseNeverCovers) {
   ReadLease lease(0);
   EXPECT_FALSE(lease.enabled());
   lease.Revoke(5);
-  lease.StartRound("1.1", 5, ReadLease::Now());
-  EXPECT_FALSE(lease.Confirm("1.1"));
+  EXPECT_FALSE(ConfirmRound(lease, "1.1", 5, ReadLease::Now()));
   EXPECT_FALSE(lease.Covers());
   lease.MarkUsed();
   EXPECT_FALSE(lease.RenewalDue(ReadLease::Now(), 0));
@@ -107,8 +106,7 @@ TEST(ReadLeaseTest, RenewalIsDueWhenUsedAndHalfGoneAndNoRoundIsRecent) {
   ReadLease lease(duration);
   lease.Revoke(5);
   const int64_t start = ReadLease::Now();
-  lease.StartRound("1.1", 5, start);
-  ASSERT_TRUE(lease.Confirm("1.1"));
+  ASSERT_TRUE(ConfirmRound(lease, "1.1", 5, start));
   EXPECT_FALSE(lease.RenewalDue(start + duration * 3 / 4, retry)) << "not used";
   lease.MarkUsed();
   EXPECT_FALSE(lease.RenewalDue(start + duration / 4, retry)) << "three quarters left";

@@ -277,8 +277,7 @@ void Cluster::UpdateLease(SimNode& node) {
   }
   const bool keep = node.up() && lease.incarnation == node.incarnation() &&
                     node.raw().IsLeader() && node.raw().Term() == lease.term &&
-                    lease.forbidden_term != lease.term &&
-                    node.raw().LeadTransferee() == kNoNode && output_.conf_changes.empty();
+                    lease.forbidden_term != lease.term && output_.conf_changes.empty();
   if (!keep) {
     if (lease.expiry > now_) {
       events_->Record(now_, [&] { return absl::StrCat("n", node.id(), " lease revoked"); });

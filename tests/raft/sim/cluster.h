@@ -159,9 +159,9 @@ class Cluster final {
   absl::Status CheckRead(NodeId id, const ReadState& read);
   SimNode* FindLive(NodeId id, uint64_t incarnation) const;
   // Read leases, as the driver keeps them: revoked before a Ready's messages
-  // leave when the node stops leading, changes term, starts a transfer or
-  // applies a membership change; extended when a round started since
-  // confirms.
+  // leave when the node stops leading, changes term or applies a membership
+  // change, and for the rest of the term when it sends a TimeoutNow; extended
+  // when a round started since confirms.
   void UpdateLease(SimNode& node);
   absl::Status CheckLeases() const;
 
