@@ -485,6 +485,19 @@ void Consensus::HandleVoteRequest(const Message& m) {
   Send(std::move(resp));
 }
 
+absl::Status Consensus::StepReadIndexUnderLease(Message m) {
+  if (m.type() != pb::MSG_READ_INDEX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message type ", m.type(), " is not a ReadIndex request"));
+  }
+  // Only this request may skip the round: one the leader must hold until an
+  // entry of its term commits takes a round when it is released.
+  read_lease_held_ = true;
+  absl::Status s = Step(std::move(m));
+  read_lease_held_ = false;
+  return s;
+}
+
 absl::Status Consensus::StepLeader(Message& m) {
   switch (m.type()) {
     case pb::MSG_READ_INDEX:
@@ -763,7 +776,7 @@ void Consensus::HandleReadIndexOnLeader(const Message& m) {
     return;
   }
   PendingRead read{log_.committed(), m.from(), m.context(), {}};
-  if (config_.read_only == ReadOnlyOption::kLeaseBased) {
+  if (config_.read_only == ReadOnlyOption::kLeaseBased || read_lease_held_) {
     RespondToRead(read);
     return;
   }

@@ -33,6 +33,7 @@ class Consensus final {
   void Tick();
   void Campaign() { Hup(/*transfer=*/false); }
   absl::Status Step(Message m);
+  absl::Status StepReadIndexUnderLease(Message m);
   absl::Status Propose(std::vector<std::string> data);
   absl::Status ProposeConfChange(const ConfChange& change);
   ConfState ApplyConfChange(const ConfChange& change);
@@ -146,6 +147,8 @@ class Consensus final {
   // This leader is no longer a voter: it refuses proposals and hands
   // leadership over until a new leader's term makes it step down.
   bool stepping_down_ = false;
+  // Set only while StepReadIndexUnderLease steps its message.
+  bool read_lease_held_ = false;
   // A voter whose configuration still counts this non-voter (in the outgoing
   // half of a joint configuration it has not left yet) asked for its vote,
   // and its log was behind ours. Only a node holding our entries can bring

@@ -64,6 +64,9 @@ ConfState RawNode::ApplyConfChange(const ConfChange& change) {
 }
 
 absl::Status RawNode::Step(Message message) { return consensus_->Step(std::move(message)); }
+absl::Status RawNode::StepReadIndexUnderLease(Message message) {
+  return consensus_->StepReadIndexUnderLease(std::move(message));
+}
 
 void RawNode::ReadIndex(std::string request_context) {
   consensus_->ReadIndex(std::move(request_context));

@@ -100,6 +100,12 @@ class RawNode final {
   // not for this node or that no peer may send; stale and duplicated messages
   // are ignored harmlessly.
   absl::Status Step(Message message);
+  // As Step, for a follower's ReadIndex request (MSG_READ_INDEX) that reaches
+  // this leader while the caller holds its read lease (the core measures no
+  // time; server/read_lease.h keeps the lease): the leader answers with its
+  // commit index at once instead of confirming its leadership with a round of
+  // heartbeats (thesis §6.4.1). INVALID_ARGUMENT for any other message.
+  absl::Status StepReadIndexUnderLease(Message message);
 
   // Requests a linearizable read. When safe, a ReadState carrying
   // request_context appears in a Ready. On a follower the request is forwarded

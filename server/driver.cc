@@ -253,7 +253,9 @@ void Driver::HandleMessages(pb::MessageBatch& batch) {
       continue;
     }
     Touch(replica);
-    absl::Status s = replica->raw().Step(std::move(*pm.mutable_message()));
+    absl::Status s = pm.message().type() == pb::MSG_READ_INDEX
+                         ? StepReadIndex(*replica, std::move(*pm.mutable_message()))
+                         : replica->raw().Step(std::move(*pm.mutable_message()));
     if (!s.ok()) {
       spdlog::warn("partition={} rejected a message from node {}: {}", pm.partition_id(),
                    batch.from_node(), s.message());
@@ -410,6 +412,19 @@ void Driver::RequestReads() {
     reads.clear();
     it = reads_waiting_.erase(it);
   }
+}
+
+absl::Status Driver::StepReadIndex(Replica& replica, raft::Message request) {
+  raft::RawNode& raw = replica.raw();
+  ReadLease& lease = replica.lease();
+  if (!lease.enabled() || !raw.IsLeader()) return raw.Step(std::move(request));
+  // Followers' reads keep the lease renewed, as this node's own reads do.
+  lease.MarkUsed();
+  // The term check covers a change of role within this pass, before
+  // CheckLease revokes the lease on the Ready that shows it.
+  if (raw.Term() != lease.term() || !lease.Covers()) return raw.Step(std::move(request));
+  if (PartitionMetrics* m = replica.metrics()) Add(m->lease_read_answers);
+  return raw.StepReadIndexUnderLease(std::move(request));
 }
 
 void Driver::ServeUnderLease(Replica& replica, std::vector<PendingRead>& reads) {

@@ -149,6 +149,9 @@ class Driver final {
   // Hands reads to the apply worker at the commit index. REQUIRES: the
   // replica's lease covers now.
   void ServeUnderLease(Replica& replica, std::vector<PendingRead>& reads);
+  // Steps a follower's ReadIndex request, which a leader answers at once
+  // while its lease covers now.
+  absl::Status StepReadIndex(Replica& replica, raft::Message request);
   // Rounds that keep the leases reads use from running out.
   void RenewLeases();
   // Revokes the lease unless this node still leads in the lease's term; for

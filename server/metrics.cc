@@ -49,6 +49,9 @@ Metrics::Metrics(uint64_t node_id, bool enabled, const std::vector<std::string>&
   read_index_rounds_ = counter("rkv_read_index_rounds_total",
                                "ReadIndex rounds started; one confirms leadership for every linearizable read "
                                "queued since the one before.");
+  lease_read_answers_ = counter("rkv_read_index_lease_answers_total",
+                                "Followers' ReadIndex requests this leader answered from its read lease, "
+                                "without a round of heartbeats.");
   peer_rtt_ = histogram("rkv_peer_round_trip_seconds", "Round-trip time of a ping to each peer.");
   peer_sent_bytes_ = counter("rkv_peer_sent_bytes_total", "Bytes of Raft message batches sent to each peer.");
   peer_received_bytes_ = counter("rkv_peer_received_bytes_total", "Bytes of Raft message batches received from each peer.");
@@ -110,7 +113,7 @@ PartitionMetrics* Metrics::Partition(uint64_t partition_id) {
         &commit_index_->Add(labels), &applied_index_->Add(labels), &leader_changes_->Add(labels),
         &proposals_committed_->Add(labels), &proposals_applied_->Add(labels),
         &proposals_pending_->Add(labels), &proposals_failed_->Add(labels),
-        &read_index_rounds_->Add(labels)});
+        &read_index_rounds_->Add(labels), &lease_read_answers_->Add(labels)});
   }
   return slot.get();
 }

@@ -36,6 +36,7 @@ struct PartitionMetrics {
   prometheus::Gauge* proposals_pending;
   prometheus::Counter* proposals_failed;
   prometheus::Counter* read_index_rounds;
+  prometheus::Counter* lease_read_answers;
 };
 
 struct PeerMetrics {
@@ -108,6 +109,7 @@ class Metrics final {
   prometheus::Family<prometheus::Gauge>* proposals_pending_ = nullptr;
   prometheus::Family<prometheus::Counter>* proposals_failed_ = nullptr;
   prometheus::Family<prometheus::Counter>* read_index_rounds_ = nullptr;
+  prometheus::Family<prometheus::Counter>* lease_read_answers_ = nullptr;
   prometheus::Family<prometheus::Histogram>* peer_rtt_ = nullptr;
   prometheus::Family<prometheus::Counter>* peer_sent_bytes_ = nullptr;
   prometheus::Family<prometheus::Counter>* peer_received_bytes_ = nullptr;

@@ -60,6 +60,7 @@ struct ClusterStats {
   uint64_t snapshots_delivered = 0;
   uint64_t step_errors = 0;  // messages the core refused
   uint64_t reads_completed = 0;
+  uint64_t reads_answered_under_lease = 0;  // followers' reads a leader answered without a round
   uint64_t nodes_added = 0;
   uint64_t nodes_removed = 0;
 };
@@ -164,6 +165,8 @@ class Cluster final {
   // when a round started since confirms.
   void UpdateLease(SimNode& node);
   absl::Status CheckLeases() const;
+  // Whether node leads under a lease that covers now (the driver's check).
+  bool HoldsLease(const SimNode& node) const;
 
   struct LeaseRound {
     NodeId node = kNoNode;

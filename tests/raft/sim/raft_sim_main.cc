@@ -102,6 +102,7 @@ struct Totals {
   uint64_t membership_changes = 0;
   uint64_t snapshots = 0;
   uint64_t reads = 0;
+  uint64_t lease_reads = 0;
   uint64_t messages = 0;
   std::vector<uint64_t> failed_seeds;
 };
@@ -139,6 +140,7 @@ int Main(int argc, char** argv) {
       totals.membership_changes += s.membership_changes_accepted;
       totals.snapshots += s.cluster.snapshots_delivered;
       totals.reads += s.cluster.reads_completed;
+      totals.lease_reads += s.cluster.reads_answered_under_lease;
       totals.messages += s.cluster.messages_sent;
       if (!status.ok()) {
         totals.failed_seeds.push_back(seed);
@@ -179,7 +181,7 @@ int Main(int argc, char** argv) {
   std::printf(
       "raft_sim: nodes=%llu steps=%llu seeds=%llu (%llu..%llu) failures=%zu%s%s elapsed=%.1fs "
       "seeds/s=%.1f | ticks=%llu committed=%llu leader_terms=%llu crashes=%llu partitions=%llu "
-      "membership_changes=%llu snapshots=%llu reads=%llu messages=%llu\n",
+      "membership_changes=%llu snapshots=%llu reads=%llu lease_reads=%llu messages=%llu\n",
       static_cast<unsigned long long>(flags.nodes), static_cast<unsigned long long>(flags.steps),
       static_cast<unsigned long long>(totals.done),
       static_cast<unsigned long long>(flags.first_seed),
@@ -193,6 +195,7 @@ int Main(int argc, char** argv) {
       static_cast<unsigned long long>(totals.membership_changes),
       static_cast<unsigned long long>(totals.snapshots),
       static_cast<unsigned long long>(totals.reads),
+      static_cast<unsigned long long>(totals.lease_reads),
       static_cast<unsigned long long>(totals.messages));
   return totals.failed_seeds.empty() ? 0 : 1;
 }
