@@ -62,7 +62,9 @@ class MetricsTest : public ::testing::Test {
     request.set_key(key);
     v1::GetResponse response;
     const grpc::Status status = cluster_.Kv(via).Get(&context, request, &response);
-    if (!status.ok()) return absl::UnavailableError(status.error_message());
+    if (!status.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+    }
     return response.kv().value();
   }
   int PutMany(uint64_t via, int count, const std::string& prefix) {
