@@ -5,7 +5,10 @@
 //   1. persists hard_state (if set), snapshot (if set, installing it), and
 //      entries (appended; an entry whose index is already stored replaces it
 //      and every entry after it), with one synced write;
-//   2. sends messages (only after step 1: a vote or an ack promises durability);
+//   2. sends messages (only after step 1: a vote or an ack promises durability),
+//      except a leader's MSG_APPEND and MSG_HEARTBEAT, which may leave before
+//      it (thesis §10.2.1): the leader counts its own entries towards a commit
+//      only once Advance reports them persisted;
 //   3. applies committed_entries in order (may be done by another thread, but
 //      in order and exactly once);
 //   4. calls RawNode::Advance() before the next TakeReady(). The caller may
@@ -46,7 +49,7 @@ struct Ready {
   std::vector<Entry> entries;           // to persist
   std::optional<Snapshot> snapshot;     // to persist and install
   std::vector<Entry> committed_entries; // to apply
-  std::vector<Message> messages;        // to send after persisting
+  std::vector<Message> messages;        // to send after persisting (see 2.)
 
   // True when something must be synced before messages are sent.
   bool MustSync() const { return hard_state.has_value() || !entries.empty() || snapshot.has_value(); }

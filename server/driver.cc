@@ -478,6 +478,35 @@ bool Driver::ProcessReadys() {
     readys.emplace_back(replica, std::move(ready));
   }
   if (readys.empty()) return false;
+  // Thesis §10.2.1: a leader's appends and heartbeats may leave before its
+  // own log write is durable, so followers persist in parallel with it; the
+  // core counts the leader towards a commit only once Advance reports its
+  // entries persisted. Everything else promises durable state (a vote, an
+  // acknowledgement) and waits for the sync. A peer owed any of those gets
+  // one batch after the sync instead of two, since a batch costs more CPU
+  // than the overlap saves once the node is busy.
+  std::map<uint64_t, std::vector<PartitionMessage>> outgoing;
+  std::map<uint64_t, std::vector<PartitionMessage>> early;
+  for (auto& [replica, ready] : readys) {
+    // Before anything this Ready sends (a vote, a TimeoutNow) can help elect
+    // another leader.
+    CheckLease(*replica, ready);
+    // Published before the entries are applied and the commit index is sent
+    // to followers, so it covers every write any replica acknowledges.
+    if (ready.hard_state) replica->info().commit.store(ready.hard_state->commit());
+    TakeMessages(*replica, ready, /*before_sync=*/true, &early);
+  }
+  std::set<uint64_t> owed_after_sync;
+  for (const auto& [replica, ready] : readys) {
+    for (const raft::Message& m : ready.messages) owed_after_sync.insert(m.to());
+  }
+  for (auto& [to, messages] : early) {
+    if (owed_after_sync.count(to) > 0) {
+      outgoing[to] = std::move(messages);
+    } else {
+      transport_->Send(to, std::move(messages));
+    }
+  }
   // One synced write for every partition. A failed sync is fatal: the node
   // must never acknowledge what may not be durable (STYLE §3).
   if (!batch.empty()) {
@@ -499,29 +528,9 @@ bool Driver::ProcessReadys() {
     }
   }
 
-  std::map<uint64_t, std::vector<PartitionMessage>> outgoing;
   for (auto& [replica, ready] : readys) {
-    // Before anything this Ready sends (a vote, a TimeoutNow) can help elect
-    // another leader.
-    CheckLease(*replica, ready);
     ReplicaInfo& info = replica->info();
-    // Published before the entries are applied and the commit index is sent
-    // to followers, so it covers every write any replica acknowledges.
-    if (ready.hard_state) info.commit.store(ready.hard_state->commit());
-    for (raft::Message& m : ready.messages) {
-      // Read before the message is moved: argument evaluation order is
-      // unspecified, and with m.to() beside std::move(m) every snapshot once
-      // went to node 0, so a follower behind the compacted log never caught up.
-      const uint64_t to = m.to();
-      if (m.type() == pb::MSG_SNAPSHOT) {
-        send_snapshot_(to, replica->partition_id(), std::move(m));
-        continue;
-      }
-      PartitionMessage pm;
-      pm.set_partition_id(replica->partition_id());
-      *pm.mutable_message() = std::move(m);
-      outgoing[to].push_back(std::move(pm));
-    }
+    TakeMessages(*replica, ready, /*before_sync=*/false, &outgoing);
     if (ready.soft_state) OnLeaderChange(*replica, *ready.soft_state);
     ApplyTask task;
     task.partition_id = replica->partition_id();
@@ -543,6 +552,31 @@ bool Driver::ProcessReadys() {
   }
   for (auto& [to, messages] : outgoing) transport_->Send(to, std::move(messages));
   return true;
+}
+
+void Driver::TakeMessages(Replica& replica, raft::Ready& ready, bool before_sync,
+                          std::map<uint64_t, std::vector<PartitionMessage>>* outgoing) {
+  std::vector<raft::Message> left;
+  for (raft::Message& m : ready.messages) {
+    const bool leader_traffic = m.type() == pb::MSG_APPEND || m.type() == pb::MSG_HEARTBEAT;
+    if (before_sync && !leader_traffic) {
+      left.push_back(std::move(m));
+      continue;
+    }
+    // Read before the message is moved: argument evaluation order is
+    // unspecified, and with m.to() beside std::move(m) every snapshot once
+    // went to node 0, so a follower behind the compacted log never caught up.
+    const uint64_t to = m.to();
+    if (m.type() == pb::MSG_SNAPSHOT) {
+      send_snapshot_(to, replica.partition_id(), std::move(m));
+      continue;
+    }
+    PartitionMessage pm;
+    pm.set_partition_id(replica.partition_id());
+    *pm.mutable_message() = std::move(m);
+    (*outgoing)[to].push_back(std::move(pm));
+  }
+  ready.messages.swap(left);
 }
 
 void Driver::CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task) {

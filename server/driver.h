@@ -160,7 +160,13 @@ class Driver final {
   void CheckLease(Replica& replica, const raft::Ready& ready);
   // Returns whether any replica had a Ready.
   bool ProcessReadys();
+  // Moves the Ready's messages into outgoing, by peer (snapshots go to their
+  // own stream): with before_sync, only those that may leave before the
+  // synced log write, leaving the others in the Ready.
+  void TakeMessages(Replica& replica, raft::Ready& ready, bool before_sync,
+                    std::map<uint64_t, std::vector<PartitionMessage>>* outgoing);
   void CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task);
+
   void OnLeaderChange(Replica& replica, const raft::SoftState& soft);
   // Lists a replica whose raft state a call may have changed, for this
   // pass's Ready check; TouchAll lists every replica (each tick).

@@ -438,6 +438,36 @@ TEST(ReplicationTest, LeaderCountsItselfOnlyAfterPersisting) {
   EXPECT_EQ(net.AppliedData(1), std::vector<std::string>{"x"});
 }
 
+// raft/ready.h lets a leader send its appends before its own synced write
+// (rkvd does). A follower's acknowledgement alone is then not a quorum of
+// durable copies: the entry commits only once the leader's Advance reports
+// its own copy persisted.
+TEST(ReplicationTest, AppendsSentBeforeTheLeaderPersistsCommitOnlyAfterItDoes) {
+  TestNetwork net(TestNetwork::Ids(3));
+  net.Elect(1);
+  net.Cut(1, 3);
+  const uint64_t commit = net.raw(1).GetStatus().hard_state.commit();
+  ASSERT_TRUE(net.raw(1).Propose("x").ok());
+  Ready ready = net.raw(1).TakeReady();
+  ASSERT_EQ(ready.entries.size(), 1u);
+  for (const Message& m : ready.messages) {
+    if (m.to() == 2 && m.type() == pb::MSG_APPEND) {
+      ASSERT_TRUE(net.raw(2).Step(m).ok());
+    }
+  }
+  net.HandleReady(2);
+  ASSERT_EQ(net.queue().size(), 1u);
+  const Message ack = net.queue().front();
+  net.queue().clear();
+  ASSERT_EQ(ack.type(), pb::MSG_APPEND_RESPONSE);
+  ASSERT_TRUE(net.raw(1).Step(ack).ok());
+  EXPECT_EQ(net.raw(1).GetStatus().hard_state.commit(), commit) << "committed on one durable copy";
+
+  net.log(1).Append(ready.entries);
+  net.raw(1).Advance();
+  EXPECT_EQ(net.raw(1).GetStatus().hard_state.commit(), commit + 1);
+}
+
 // A crash loses what the Ready did not persist; the rest of the cluster
 // carries on and the node catches up after restarting.
 TEST(ReplicationTest, CrashedNodeLosesOnlyUnpersistedStateAndCatchesUp) {

@@ -46,6 +46,7 @@ absl::Status Cluster::Start() {
     Config config = options_.raft;
     config.id = id;
     auto node = std::make_unique<SimNode>(config, options_.snapshots, events_, &now_);
+    node->set_leader_traffic_before_persist(options_.leader_traffic_before_persist);
     node->Bootstrap(latest_conf_);
     if (absl::Status s = node->Start(options_.seed); !s.ok()) return s;
     nodes_.emplace(id, std::move(node));
@@ -395,6 +396,7 @@ absl::Status Cluster::UpdateMembership(uint64_t index, const ConfState& conf) {
     Config config = options_.raft;
     config.id = id;
     auto node = std::make_unique<SimNode>(config, options_.snapshots, events_, &now_);
+    node->set_leader_traffic_before_persist(options_.leader_traffic_before_persist);
     events_->Record(now_, [&] { return absl::StrCat("n", id, " added at index ", index); });
     if (absl::Status s = node->Start(options_.seed); !s.ok()) return s;
     nodes_.emplace(id, std::move(node));

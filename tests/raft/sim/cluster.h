@@ -52,6 +52,9 @@ struct ClusterOptions {
   // that no other node becomes leader while one holds. REQUIRES: raft has
   // check_quorum and ignore_votes_at_start, and nobody calls Campaign().
   bool read_leases = false;
+  // Leaders send appends and heartbeats before persisting, as rkvd's driver
+  // does (SimNode::set_leader_traffic_before_persist).
+  bool leader_traffic_before_persist = false;
 };
 
 struct ClusterStats {

@@ -119,6 +119,17 @@ absl::Status SimNode::HandleReady(Invariants* invariants, ReadyOutput* out,
   });
   auto crash_at = [&](CrashStage stage) { return crash.has_value() && crash->stage == stage; };
 
+  // 0. A leader's appends and heartbeats may leave before the sync.
+  if (leader_traffic_before_persist_) {
+    std::vector<Message> after_persist;
+    for (Message& message : ready.messages) {
+      const bool leader_traffic = message.type() == rkv::internal::MSG_APPEND ||
+                                  message.type() == rkv::internal::MSG_HEARTBEAT;
+      (leader_traffic ? out->messages : after_persist).push_back(std::move(message));
+    }
+    ready.messages.swap(after_persist);
+  }
+
   // 1. Persist, as one synced write.
   if (crash_at(CrashStage::kBeforePersist)) return absl::OkStatus();
   if (absl::Status s = Persist(ready, invariants, out); !s.ok()) return s;

@@ -1,7 +1,8 @@
 // SimNode: one simulated replica: its persisted state (a raft::MemoryLog), its
 // durable state machine, and, while it is up, its RawNode. HandleReady is the
 // node's driver iteration and follows the contract in raft/ready.h exactly:
-// persist (one synced write), then send, then apply, then Advance.
+// persist (one synced write), then send, then apply, then Advance (a leader's
+// appends and heartbeats may go first, see set_leader_traffic_before_persist).
 //
 // Crashes: Crash() drops the RawNode and with it everything not persisted
 // through a Ready. HandleReady can also stop part-way at a CrashPoint, to model
@@ -116,6 +117,10 @@ class SimNode final {
   // `invariants`. REQUIRES: up() and raw().HasReady().
   absl::Status HandleReady(Invariants* invariants, ReadyOutput* out,
                            std::optional<CrashPoint> crash = std::nullopt);
+  // Send a leader's appends and heartbeats before persisting, as rkvd's
+  // driver does (raft/ready.h allows it), so a crash before the sync can
+  // leave followers with entries the leader lost.
+  void set_leader_traffic_before_persist(bool on) { leader_traffic_before_persist_ = on; }
 
  private:
   absl::Status Persist(const Ready& ready, Invariants* invariants, ReadyOutput* out);
@@ -127,6 +132,7 @@ class SimNode final {
 
   Config config_;
   SnapshotPolicy policy_;
+  bool leader_traffic_before_persist_ = false;
   EventLog* events_;
   const uint64_t* now_;
   MemoryLog log_;

@@ -139,14 +139,16 @@ absl::Status Simulation::RunOnce(bool record_events) {
   p.membership_rate = PickOne(r, {0.0, 0.01, 0.03});
   p.max_members = options_.nodes + 2;
   p.max_voters = std::max<size_t>(options_.nodes, 5);
-  // Drawn last, so the draws above mean what they meant before. rkvd's
-  // leases need check-quorum and votes ignored at start, and rkvd never
-  // forces a campaign.
+  // Drawn last, so the draws above mean what they meant before. These
+  // profiles run Raft as rkvd's driver does: leases, which need check-quorum
+  // and votes ignored at start; no forced campaigns; a leader's appends and
+  // heartbeats sent before its own log write.
   p.cluster.read_leases = r.Chance(0.5);
   if (p.cluster.read_leases) {
     raft.check_quorum = true;
     raft.ignore_votes_at_start = true;
     p.campaign_rate = 0;
+    p.cluster.leader_traffic_before_persist = true;
   }
 
   cluster_ = std::make_unique<Cluster>(p.cluster, random_.get(), events_.get());
