@@ -285,7 +285,7 @@ void Driver::RenewLeases() {
 
 std::string Driver::StartReadRound(Replica& replica) {
   std::string context = absl::StrCat(options_.node_id, ".", ++read_sequence_);
-  // Taken before the heartbeats leave (they go at the end of this pass).
+  // Taken before the heartbeats leave (in this pass's ProcessReadys).
   if (replica.raw().IsLeader()) {
     replica.lease().StartRound(context, replica.raw().Term(), ReadLease::Now());
   }
