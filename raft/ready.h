@@ -55,4 +55,10 @@ struct Ready {
   bool MustSync() const { return hard_state.has_value() || !entries.empty() || snapshot.has_value(); }
 };
 
+// Step 2's exception: a leader's appends and heartbeats, which may be sent
+// before the synced write.
+inline bool MaySendBeforeSync(const Message& m) {
+  return m.type() == rkv::internal::MSG_APPEND || m.type() == rkv::internal::MSG_HEARTBEAT;
+}
+
 }  // namespace rkv::raft

@@ -487,6 +487,7 @@ bool Driver::ProcessReadys() {
   // than the overlap saves once the node is busy.
   std::map<uint64_t, std::vector<PartitionMessage>> outgoing;
   std::map<uint64_t, std::vector<PartitionMessage>> early;
+  std::set<uint64_t> owed_after_sync;
   for (auto& [replica, ready] : readys) {
     // Before anything this Ready sends (a vote, a TimeoutNow) can help elect
     // another leader.
@@ -495,9 +496,6 @@ bool Driver::ProcessReadys() {
     // to followers, so it covers every write any replica acknowledges.
     if (ready.hard_state) replica->info().commit.store(ready.hard_state->commit());
     TakeMessages(*replica, ready, /*before_sync=*/true, &early);
-  }
-  std::set<uint64_t> owed_after_sync;
-  for (const auto& [replica, ready] : readys) {
     for (const raft::Message& m : ready.messages) owed_after_sync.insert(m.to());
   }
   for (auto& [to, messages] : early) {
@@ -558,8 +556,7 @@ void Driver::TakeMessages(Replica& replica, raft::Ready& ready, bool before_sync
                           std::map<uint64_t, std::vector<PartitionMessage>>* outgoing) {
   std::vector<raft::Message> left;
   for (raft::Message& m : ready.messages) {
-    const bool leader_traffic = m.type() == pb::MSG_APPEND || m.type() == pb::MSG_HEARTBEAT;
-    if (before_sync && !leader_traffic) {
+    if (before_sync && !raft::MaySendBeforeSync(m)) {
       left.push_back(std::move(m));
       continue;
     }

@@ -166,7 +166,6 @@ class Driver final {
   void TakeMessages(Replica& replica, raft::Ready& ready, bool before_sync,
                     std::map<uint64_t, std::vector<PartitionMessage>>* outgoing);
   void CompleteCommitted(Replica& replica, raft::Ready& ready, ApplyTask& task);
-
   void OnLeaderChange(Replica& replica, const raft::SoftState& soft);
   // Lists a replica whose raft state a call may have changed, for this
   // pass's Ready check; TouchAll lists every replica (each tick).

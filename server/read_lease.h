@@ -46,8 +46,8 @@ class ReadLease final {
   // round started. Returns whether it extended it.
   bool Confirm(const std::string& context);
   // Ends the lease and forgets every round in flight: the node stops leading,
-  // changes term or changes membership. `term` is the current term. REQUIRES: called before any message of that change is
-  // sent.
+  // changes term or changes membership. `term` is the current term.
+  // REQUIRES: called before any message of that change is sent.
   void Revoke(uint64_t term);
   // Revokes the lease for the rest of `term`: the node sends a TimeoutNow,
   // which lets its target be elected whatever the voters promised, and which

@@ -123,9 +123,7 @@ absl::Status SimNode::HandleReady(Invariants* invariants, ReadyOutput* out,
   if (leader_traffic_before_persist_) {
     std::vector<Message> after_persist;
     for (Message& message : ready.messages) {
-      const bool leader_traffic = message.type() == rkv::internal::MSG_APPEND ||
-                                  message.type() == rkv::internal::MSG_HEARTBEAT;
-      (leader_traffic ? out->messages : after_persist).push_back(std::move(message));
+      (MaySendBeforeSync(message) ? out->messages : after_persist).push_back(std::move(message));
     }
     ready.messages.swap(after_persist);
   }
