@@ -15,6 +15,9 @@
 # RKV_BENCH_WARMUP (default 2s) is each run's unmeasured start; a long one
 # (30s) lets point reads fill the row cache first, as on a node that has run
 # for a while.
+# RKV_BENCH_THREADS=1 adds, under each run, the servers' CPU time and context
+# switches per op by thread name (gRPC's pollers, the driver, the apply
+# worker, RocksDB's flush and compaction threads): where an op's CPU goes.
 # Uses ports 7001-7003, 7101-7103 and 9101-9103 and a temporary data dir; it
 # stops the nodes it started, also when interrupted.
 set -euo pipefail
@@ -56,11 +59,43 @@ settle() {
   echo "the servers were still busy after ${RKV_BENCH_SETTLE:-60} s; measuring anyway" >&2
 }
 
+# One line per server thread: "name cpu_ticks context_switches".
+thread_counters() {
+  local pid task
+  for pid in ${pids//,/ }; do
+    for task in /proc/"$pid"/task/*; do
+      # The fields after the thread's name, which is in parentheses.
+      awk -v name="$(tr ' ' _ <"$task/comm" 2>/dev/null)" \
+        'FNR == NR {sub(/.*\) /, ""); ticks = $12 + $13; next}
+         /ctxt_switches/ {switches += $2}
+         END {print name, ticks, switches}' "$task/stat" "$task/status" 2>/dev/null || true
+    done
+  done
+}
+
+# CPU time and context switches per op by thread name, from two
+# thread_counters snapshots taken `wall` seconds apart: the run's warmup is
+# included, counted at the run's measured rate.
+thread_breakdown() {
+  local before=$1 after=$2 wall=$3 ops=$4
+  awk -v wall="$wall" -v ops="$ops" -v hz="$(getconf CLK_TCK)" '
+    FNR == NR {ticks[$1] -= $2; switches[$1] -= $3; next}
+    {ticks[$1] += $2; switches[$1] += $3}
+    END {
+      for (name in ticks) {
+        us = ticks[name] / hz * 1e6 / (wall * ops)
+        if (us >= 0.5) printf "  %-18s %8.1f us/op %6.2f switches/op\n", name, us, switches[name] / (wall * ops)
+      }
+    }' <(echo "$before") <(echo "$after") | sort -k2 -nr
+}
+
 run() {
   local label=$1 n=$2
   shift 2
-  local out
+  local out before started
   settle
+  [ "${RKV_BENCH_THREADS:-0}" = 1 ] && before=$(thread_counters)
+  started=$(date +%s%N)
   out=$("$bin/rkvctl" "${common[@]}" --clients "$n" "$@" 2>&1) || true
   local ops p99 cpu failed
   ops=$(sed -n 's/^throughput *\([0-9]*\) ops\/s.*/\1/p' <<<"$out")
@@ -68,6 +103,9 @@ run() {
   cpu=$(sed -n 's/^server cpu.* = \([0-9.]*\) us\/op.*/\1/p' <<<"$out")
   failed=$(sed -n 's/^operations.* \([0-9]*\) failed.*/\1/p' <<<"$out")
   printf '%-14s %7s %10s %10s %12s %8s\n' "$label" "$n" "${ops:-?}" "${p99:-?}" "${cpu:-?}" "${failed:-?}"
+  if [ "${RKV_BENCH_THREADS:-0}" = 1 ] && [ -n "$ops" ] && [ "$ops" -gt 0 ]; then
+    thread_breakdown "$before" "$(thread_counters)" "$((($(date +%s%N) - started) / 1000000))e-3" "$ops"
+  fi
 }
 
 printf '%-14s %7s %10s %10s %12s %8s\n' workload clients "ops/s" "p99 ms" "server us/op" failed
