@@ -41,12 +41,17 @@ Cluster::Cluster(const ClusterOptions& options, SimRandom* random, EventLog* eve
   RKV_CHECK_GT(options_.initial_nodes, 0u);
 }
 
+std::unique_ptr<SimNode> Cluster::NewNode(NodeId id) {
+  Config config = options_.raft;
+  config.id = id;
+  auto node = std::make_unique<SimNode>(config, options_.snapshots, events_, &now_);
+  node->set_leader_traffic_before_persist(options_.leader_traffic_before_persist);
+  return node;
+}
+
 absl::Status Cluster::Start() {
   for (NodeId id = 1; id <= options_.initial_nodes; ++id) {
-    Config config = options_.raft;
-    config.id = id;
-    auto node = std::make_unique<SimNode>(config, options_.snapshots, events_, &now_);
-    node->set_leader_traffic_before_persist(options_.leader_traffic_before_persist);
+    std::unique_ptr<SimNode> node = NewNode(id);
     node->Bootstrap(latest_conf_);
     if (absl::Status s = node->Start(options_.seed); !s.ok()) return s;
     nodes_.emplace(id, std::move(node));
@@ -393,10 +398,7 @@ absl::Status Cluster::UpdateMembership(uint64_t index, const ConfState& conf) {
   }
   for (NodeId id : members) {
     if (nodes_.count(id) > 0 || IsRemoved(id)) continue;
-    Config config = options_.raft;
-    config.id = id;
-    auto node = std::make_unique<SimNode>(config, options_.snapshots, events_, &now_);
-    node->set_leader_traffic_before_persist(options_.leader_traffic_before_persist);
+    std::unique_ptr<SimNode> node = NewNode(id);
     events_->Record(now_, [&] { return absl::StrCat("n", id, " added at index ", index); });
     if (absl::Status s = node->Start(options_.seed); !s.ok()) return s;
     nodes_.emplace(id, std::move(node));

@@ -152,6 +152,8 @@ class Cluster final {
   std::string Describe() const;
 
  private:
+  // A node configured from options_, not yet started.
+  std::unique_ptr<SimNode> NewNode(NodeId id);
   absl::Status HandleReady(SimNode& node, std::optional<CrashPoint> crash);
   absl::Status Deliver(Envelope& envelope);
   void Lose(const Envelope& envelope);
