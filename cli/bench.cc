@@ -105,6 +105,7 @@ class Slot final {
   std::unique_ptr<grpc::Alarm> pause_;
   int64_t start_ns_ = 0;
   bool is_read_ = false;
+  uint32_t partition_ = 0;
 };
 
 class Engine final {
@@ -135,6 +136,18 @@ class Engine final {
     if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) phase_done_->Notify();
   }
   void NoteError() { error_count_.fetch_add(1, std::memory_order_relaxed); }
+  // An answer for a partition whose leader the routes do not know yet (its
+  // calls go through an endpoint, which forwards them) may name the leader;
+  // the main loop then re-resolves the routes.
+  void NoteAnswer(uint32_t partition, const v1::ResponseHeader& header) {
+    if (partition >= leader_known_.size() ||
+        leader_known_[partition].load(std::memory_order_relaxed)) {
+      return;
+    }
+    if (core_->router().OnAnswer(partition_ids_[partition], header.leader_id())) {
+      leader_learned_.store(true, std::memory_order_relaxed);
+    }
+  }
   bool Measured(int64_t start_ns) const {
     return start_ns >= measure_from_ns_.load(std::memory_order_relaxed);
   }
@@ -168,6 +181,9 @@ class Engine final {
   std::vector<uint32_t> key_partition_;
   std::vector<uint64_t> partition_ids_;
   uint32_t fallback_index_ = 0;
+  // Per partition index: its routes go to its cached leader.
+  std::vector<std::atomic<bool>> leader_known_;
+  std::atomic<bool> leader_learned_{false};
   std::vector<std::unique_ptr<Slot>> slots_;
 
   bool prefill_ = false;
@@ -212,6 +228,7 @@ void Slot::Next() {
     return;
   }
   const uint32_t partition = engine_->partition_index(key_index);
+  partition_ = partition;
   if (is_read_) {
     get_.set_key(engine_->key(key_index));
     read_stubs[partition]
@@ -233,6 +250,7 @@ void Slot::OnDone(const grpc::Status& status) {
   if (measured) last_measured_done_ns = end_ns;
   completed.fetch_add(1, std::memory_order_relaxed);
   if (status.ok()) {
+    engine_->NoteAnswer(partition_, is_read_ ? get_response_.header() : put_response_.header());
     if (measured) {
       histogram.Record(static_cast<uint64_t>(end_ns - start_ns_));
       ++ok;
@@ -271,6 +289,7 @@ absl::Status Engine::Prepare() {
         partition_ids_.push_back(p.partition_id);
       }
       fallback_index_ = static_cast<uint32_t>(partition_ids_.size());
+      leader_known_ = std::vector<std::atomic<bool>>(partition_ids_.size());
       key_partition_.reserve(keys_.size());
       for (const std::string& key : keys_) {
         const client::PartitionInfo* p = topology->FindByHash(client::KeyHash(key));
@@ -311,9 +330,9 @@ absl::Status Engine::ResolveRoutes(bool wait_connected) {
       std::string leader = endpoint;
       std::string reader = endpoint;
       if (p < partition_ids_.size()) {
-        if (std::optional<std::string> cached = core_->router().CachedLeader(partition_ids_[p])) {
-          leader = *cached;
-        }
+        std::optional<std::string> cached = core_->router().CachedLeader(partition_ids_[p]);
+        if (cached.has_value()) leader = *cached;
+        leader_known_[p].store(cached.has_value(), std::memory_order_relaxed);
         reader = leader;
         const client::PartitionInfo* info =
             topology == nullptr ? nullptr : topology->FindById(partition_ids_[p]);
@@ -408,6 +427,9 @@ void Engine::RunPhase(bool prefill, std::FILE* progress, BenchResult* result) {
     // Errors may mean a leader moved: re-learn the routes, at most once a
     // second. Slots keep running meanwhile.
     const uint64_t errors = error_count_.load(std::memory_order_relaxed);
+    if (config_.routing && leader_learned_.exchange(false)) {
+      ResolveRoutes(/*wait_connected=*/false).IgnoreError();
+    }
     if (config_.routing && errors > errors_at_refresh &&
         now - last_refresh_ns >= absl::ToInt64Nanoseconds(kRouteRefreshInterval)) {
       if (core_->RefreshNow(absl::Now() + absl::Seconds(1)).ok()) {

@@ -111,7 +111,15 @@ class Call final {
   }
 
   void OnReply(grpc::Status status) {
-    if (status.ok()) return Finish(std::move(response_));
+    if (status.ok()) {
+      if constexpr (requires { response_.header(); }) {
+        if (spec_.fixed_address.empty() && !route_.to_leader) {
+          core_->router().OnAnswer(response_.header().partition_id(),
+                                   response_.header().leader_id());
+        }
+      }
+      return Finish(std::move(response_));
+    }
     OnFailure(ToAbslStatus(status), ErrorDetailOf(*context_), /*sent=*/true);
   }
 

@@ -101,6 +101,17 @@ bool Router::OnFailure(const Route& route, const v1::ErrorDetail* detail, bool n
   return false;
 }
 
+bool Router::OnAnswer(uint64_t partition_id, uint64_t leader_id) {
+  if (!route_to_leader_ || partition_id == 0 || leader_id == 0) return false;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (topology_ == nullptr || leaders_.contains(partition_id)) return false;
+  }
+  absl::MutexLock lock(&mu_);
+  const std::string* address = topology_->AddressOf(leader_id);
+  return address != nullptr && leaders_.try_emplace(partition_id, *address).second;
+}
+
 void Router::WantRefresh() {
   absl::MutexLock lock(&mu_);
   refresh_wanted_ = true;

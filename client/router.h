@@ -65,6 +65,15 @@ class Router final {
   bool OnFailure(const Route& route, const v1::ErrorDetail* detail, bool node_unreachable,
                  absl::Time now);
 
+  // Learns a partition's leader from the header of an answer that did not
+  // come through the leader cache (an endpoint forwarded the call, or a
+  // replica answered it): a partition without a cached leader gets the
+  // leader the answering node named, if the topology knows its address. A
+  // cached leader is never replaced here, only by OnFailure, so a node with
+  // an outdated view cannot make the cache flap. Returns true when it cached
+  // a leader.
+  bool OnAnswer(uint64_t partition_id, uint64_t leader_id);
+
   // Marks that the topology should be re-read.
   void WantRefresh();
   // True when the caller should start a refresh now: one is wanted, none is in

@@ -198,7 +198,10 @@ void ServiceContext::FillHeader(uint64_t partition_id, uint64_t revision,
   header->set_cluster_id(layout->cluster_id());
   header->set_member_id(node_id);
   header->set_partition_id(partition_id);
-  if (Replica* local = Local(partition_id)) header->set_raft_term(local->info().term.load());
+  if (Replica* local = Local(partition_id)) {
+    header->set_raft_term(local->info().term.load());
+    header->set_leader_id(local->info().leader.load());
+  }
   header->set_revision(revision);
 }
 

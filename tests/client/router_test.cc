@@ -14,8 +14,9 @@ constexpr uint64_t kHalf = kMax / 2;
 const absl::Time kNow = absl::FromUnixSeconds(1000);
 
 // Members 1..3 at m1..m3; partition 1 owns the low half (leader 1), partition
-// 2 the high half (leader 2).
-Topology TwoPartitions() {
+// 2 the high half (leader second_leader; 0: the map does not know it, as when
+// the node that answered does not host partition 2).
+Topology TwoPartitions(uint64_t second_leader = 2) {
   v1::MemberListResponse members;
   for (int i = 1; i <= 3; ++i) {
     v1::Member* m = members.add_members();
@@ -28,7 +29,7 @@ Topology TwoPartitions() {
     p->set_id(i);
     p->set_hash_start(i == 1 ? 0 : kHalf + 1);
     p->set_hash_end(i == 1 ? kHalf : kMax);
-    p->set_leader_id(i);
+    p->set_leader_id(i == 1 ? 1 : second_leader);
     for (int r = 1; r <= 3; ++r) p->add_replicas()->set_member_id(r);
   }
   absl::StatusOr<Topology> topology = Topology::Build(members, partitions);
@@ -172,6 +173,37 @@ TEST(RouterTest, AnyReplicaSpreadsFirstAttempts) {
     seen.insert(router.Pick(10, true, salt, 0, kNow).address);
   EXPECT_EQ(seen, (std::set<std::string>{"m1", "m2", "m3"}));
   EXPECT_EQ(router.Pick(10, true, 2, 1, kNow).address, "m1");
+}
+
+// A partition the cluster map gives no leader for learns it from the header
+// of an answer (a forwarded call); a cached leader is only replaced by a
+// failure's hint, never by an answer.
+TEST(RouterTest, AnswersTeachLeadersTheMapLacks) {
+  Router router = MakeRouter();
+  router.Update(TwoPartitions(/*second_leader=*/0));
+  Route through_endpoint = router.Pick(kMax, false, 0, 0, kNow);
+  EXPECT_EQ(through_endpoint.address, "seed-a");
+  EXPECT_FALSE(through_endpoint.to_leader);
+  EXPECT_FALSE(router.OnAnswer(2, 0));  // the answering node did not know either
+  EXPECT_FALSE(router.CachedLeader(2).has_value());
+  EXPECT_FALSE(router.OnAnswer(2, 9));  // a member the topology does not know
+  EXPECT_FALSE(router.CachedLeader(2).has_value());
+  EXPECT_TRUE(router.OnAnswer(2, 3));
+  Route direct = router.Pick(kMax, false, 0, 0, kNow);
+  EXPECT_EQ(direct.address, "m3");
+  EXPECT_TRUE(direct.to_leader);
+  // An answer naming another leader (a replica with an older view) is ignored.
+  EXPECT_FALSE(router.OnAnswer(2, 1));
+  EXPECT_EQ(router.CachedLeader(2), "m3");
+  EXPECT_FALSE(router.OnAnswer(1, 2));
+  EXPECT_EQ(router.CachedLeader(1), "m1");
+  // Partition 0 is not a key's partition; without routing nothing is cached.
+  EXPECT_FALSE(router.OnAnswer(0, 1));
+  EXPECT_FALSE(router.CachedLeader(0).has_value());
+  Router plain = MakeRouter(/*route_to_leader=*/false);
+  plain.Update(TwoPartitions(/*second_leader=*/0));
+  EXPECT_FALSE(plain.OnAnswer(2, 3));
+  EXPECT_FALSE(plain.CachedLeader(2).has_value());
 }
 
 }  // namespace
