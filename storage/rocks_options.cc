@@ -29,6 +29,21 @@ class PartitionTagPrefix final : public rocksdb::SliceTransform {
   }
 };
 
+// One memtable insert position per metadata key of a state machine (the
+// applied index, the conf state), which every Apply rewrites: a new version of
+// a key sorts just before its previous one, so the remembered position fits and
+// the insert skips the skiplist search. Data keys get no position. The state
+// machine column families have no range deletions, which RocksDB 7.8 would
+// file under the same positions (see keys::IsHintedRaftKey).
+class MetadataKeyPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "rkv.MetadataKeyPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return key; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !key.empty() && key[0] != keys::kDataPrefix;
+  }
+};
+
 bool Supported(rocksdb::CompressionType type) {
   static const std::vector<rocksdb::CompressionType> supported =
       rocksdb::GetSupportedCompressions();
@@ -193,6 +208,7 @@ rocksdb::ColumnFamilyOptions MakePartitionCfOptions(const EngineOptions& options
   // A Put that does not return the previous value is a blind merge operand
   // (storage/mvcc.h), folded over the key's record when read or compacted.
   cf.merge_operator = PutMergeOperator();
+  cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<MetadataKeyPrefix>();
   // max_successive_merges stays 0: bounding operand chains in the memtable
   // costs a skiplist seek on every merge. Chains are already short: an Apply
   // batch folds repeated Puts of a key into one operand, flush and compaction
