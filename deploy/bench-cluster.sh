@@ -65,7 +65,7 @@ thread_counters() {
   for pid in ${pids//,/ }; do
     for task in /proc/"$pid"/task/*; do
       # The fields after the thread's name, which is in parentheses.
-      awk -v name="$(tr ' ' _ <"$task/comm" 2>/dev/null)" \
+      awk -v name="$(tr ' ' _ 2>/dev/null <"$task/comm")" \
         'FNR == NR {sub(/.*\) /, ""); ticks = $12 + $13; next}
          /ctxt_switches/ {switches += $2}
          END {print name, ticks, switches}' "$task/stat" "$task/status" 2>/dev/null || true
