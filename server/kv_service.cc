@@ -51,7 +51,7 @@ Route RouteWrite(const ServiceContext& ctx, uint64_t partition_id, bool forwarde
   } else if (local != nullptr) {
     route.forward_to = leader;
   } else {
-    route.forward_to = ctx.layout->ReplicasOf(partition_id).front();
+    route.forward_to = ctx.forward_targets->For(partition_id);
   }
   return route;
 }
@@ -64,7 +64,7 @@ Route RouteRead(const ServiceContext& ctx, uint64_t partition_id, bool forwarded
     route.error = absl::UnavailableError(absl::StrCat("partition ", partition_id,
                                                       " is not hosted on node ", ctx.node_id));
   } else {
-    route.forward_to = ctx.layout->ReplicasOf(partition_id).front();
+    route.forward_to = ctx.forward_targets->For(partition_id);
   }
   return route;
 }
@@ -83,14 +83,20 @@ absl::Status ForwardedOutcome(absl::Status status, uint64_t to, bool is_write) {
 }
 
 // Forwards one unary call to another member and finishes the reactor with its
-// answer. `call` starts the async stub method.
+// answer. `call` starts the async stub method. The answer's header, or an
+// error's leader hint, tells ctx.forward_targets whom to send the partition's
+// next requests to. A request the member refused as never proposed, naming
+// another leader, goes on to that leader once (may_follow_hint): it cannot
+// have happened, so sending it again is safe, and a client that does not
+// route itself then gets its answer instead of the hint.
 template <typename Request, typename Response>
 void Forward(const ServiceContext& ctx, grpc::CallbackServerContext* context,
              grpc::ServerUnaryReactor* reactor, uint64_t to, bool is_write,
              const Request* request, Response* response,
              std::function<void(v1::KV::Stub::async_interface*, grpc::ClientContext*, const Request*,
                                 Response*, std::function<void(grpc::Status)>)>
-                 call) {
+                 call,
+             bool may_follow_hint = true) {
   v1::KV::Stub* stub = ctx.channels->Kv(to);
   if (stub == nullptr) {
     reactor->Finish(ToGrpcStatus(
@@ -111,9 +117,23 @@ void Forward(const ServiceContext& ctx, grpc::CallbackServerContext* context,
   client_context->set_deadline(absl::ToChronoTime(RequestDeadline(*context)));
   client_context->AddMetadata(kForwardedMetadata, "1");
   call(stub->async(), client_context.get(), request, response,
-       [context, reactor, client_context, to, is_write](grpc::Status status) {
-         absl::Status s = ForwardedOutcome(FromGrpcStatus(status, *client_context), to, is_write);
-         reactor->Finish(ToGrpcStatus(s, context));
+       [&ctx, context, reactor, client_context, to, is_write, request, response, call,
+        may_follow_hint](grpc::Status status) {
+         absl::Status s = FromGrpcStatus(status, *client_context);
+         if (s.ok()) {
+           ctx.forward_targets->Learn(response->header().partition_id(),
+                                      response->header().leader_id());
+         }
+         v1::ErrorDetail hint;
+         if (!s.ok() && GetDetail(s, &hint) && hint.leader_id() != 0) {
+           ctx.forward_targets->Learn(hint.partition_id(), hint.leader_id());
+           if (may_follow_hint && hint.not_proposed() && hint.leader_id() != to) {
+             Forward(ctx, context, reactor, hint.leader_id(), is_write, request, response, call,
+                     /*may_follow_hint=*/false);
+             return;
+           }
+         }
+         reactor->Finish(ToGrpcStatus(ForwardedOutcome(std::move(s), to, is_write), context));
        });
 }
 
@@ -145,7 +165,22 @@ absl::Time RequestDeadline(const grpc::ServerContextBase& context) {
 }
 
 // ---------------------------------------------------------------------------
-// MemberChannels and ServiceContext
+// MemberChannels, ForwardTargets and ServiceContext
+
+uint64_t ForwardTargets::For(uint64_t partition_id) const {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = leaders_.find(partition_id);
+    if (it != leaders_.end()) return it->second;
+  }
+  return PreferredLeader(partition_id, layout_.ReplicasOf(partition_id));
+}
+
+void ForwardTargets::Learn(uint64_t partition_id, uint64_t leader_id) {
+  if (partition_id == 0 || leader_id == 0 || !layout_.Hosts(leader_id, partition_id)) return;
+  absl::MutexLock lock(&mu_);
+  leaders_[partition_id] = leader_id;
+}
 
 std::shared_ptr<grpc::Channel> MemberChannels::Channel(uint64_t member_id, bool peer) {
   auto key = std::make_pair(member_id, peer);

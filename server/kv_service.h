@@ -1,9 +1,10 @@
 // KvService: the public KV API (proto/rkv/v1/kv.proto) on gRPC's callback
 // API. Every request is validated first (server/validate.h). Writes are
-// proposed on this node when it leads the key's partition, else forwarded
-// once to the leader (a forwarded request is never forwarded again, so a
-// stale view cannot loop). Linearizable reads use ReadIndex on any local
-// replica, leader or follower (thesis §6.4), which a leader's read lease
+// proposed on this node when it leads the key's partition, else forwarded to
+// the leader. The member that receives a forwarded request never forwards it
+// again, so a stale view cannot loop; the forwarding node itself follows one
+// leader hint (see ForwardTargets). Linearizable reads use ReadIndex on any
+// local replica, leader or follower (thesis §6.4), which a leader's read lease
 // answers without a round (§6.4.1); serializable reads read the local state.
 // Range reads every partition and merges in key order.
 // Thread-safe; handlers never block.
@@ -16,6 +17,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "rkv/internal/peer.grpc.pb.h"
 #include "rkv/v1/kv.grpc.pb.h"
@@ -48,6 +50,23 @@ class MemberChannels final {
   std::map<std::pair<uint64_t, bool>, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
 };
 
+// Whom this node forwards the requests of a partition it does not host to:
+// the leader that the partition's last forwarded answer or error named, else
+// the partition's preferred leader (server/partitioner.h), which leads it
+// whenever leaders are balanced. Thread-safe.
+class ForwardTargets final {
+ public:
+  explicit ForwardTargets(const ClusterLayout& layout) : layout_(layout) {}
+  uint64_t For(uint64_t partition_id) const;
+  // Ignores a member that is not one of the partition's replicas.
+  void Learn(uint64_t partition_id, uint64_t leader_id);
+
+ private:
+  const ClusterLayout& layout_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, uint64_t> leaders_ ABSL_GUARDED_BY(mu_);
+};
+
 // What the services need to know about the node. Plain pointers into the
 // Node, which outlives its services.
 struct ServiceContext {
@@ -59,6 +78,7 @@ struct ServiceContext {
   // Hosted partitions only.
   const std::map<uint64_t, Replica*>* replicas = nullptr;
   MemberChannels* channels = nullptr;
+  ForwardTargets* forward_targets = nullptr;
 
   Replica* Local(uint64_t partition_id) const;
   void FillHeader(uint64_t partition_id, uint64_t revision, v1::ResponseHeader* header) const;

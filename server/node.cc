@@ -222,6 +222,8 @@ absl::Status Node::StartServers() {
   service_context_.driver = driver_.get();
   service_context_.replicas = &replica_view_;
   service_context_.channels = channels_.get();
+  forward_targets_ = std::make_unique<ForwardTargets>(layout_);
+  service_context_.forward_targets = forward_targets_.get();
 
   peer_service_ = std::make_unique<PeerService>(
       layout_.cluster_id(), config_.node_id, metrics_.get(),

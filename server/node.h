@@ -77,6 +77,7 @@ class Node final {
   std::unique_ptr<SnapshotSender> snapshot_sender_;
   std::unique_ptr<Driver> driver_;
   std::unique_ptr<MemberChannels> channels_;
+  std::unique_ptr<ForwardTargets> forward_targets_;
   ServiceContext service_context_;
   std::unique_ptr<PeerService> peer_service_;
   std::unique_ptr<KvService> kv_service_;

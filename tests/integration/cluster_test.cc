@@ -641,6 +641,78 @@ TEST_F(ReadLeaseTest, ReadsAfterALeaderTransferSeeTheNewLeadersWrites) {
   EXPECT_GT(after, 0);
 }
 
+// More nodes than replicas: a node that does not host a partition forwards
+// its requests to the partition's leader, also after the leadership moved, so
+// a client that does not route (any plain gRPC stub) gets answers, not leader
+// hints. It used to forward to the replica with the lowest id, which refused
+// whenever it was not the leader.
+class FiveNodeTest : public ClusterTest {
+ protected:
+  static LocalClusterOptions Options() {
+    LocalClusterOptions options;
+    options.nodes = 5;
+    // Leadership stays where the election or the test puts it.
+    options.balance_leaders = false;
+    return options;
+  }
+  FiveNodeTest() : ClusterTest(Options()) {}
+
+  // Partition id -> its replicas, as node 1 lists them.
+  std::map<uint64_t, std::set<uint64_t>> Replicas() {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::PartitionListResponse response;
+    EXPECT_TRUE(cluster_.Cluster(1).PartitionList(&context, v1::PartitionListRequest(), &response).ok());
+    std::map<uint64_t, std::set<uint64_t>> out;
+    for (const v1::Partition& p : response.partitions()) {
+      for (const v1::ReplicaStatus& r : p.replicas()) out[p.id()].insert(r.member_id());
+    }
+    return out;
+  }
+};
+
+TEST_F(FiveNodeTest, NodesForwardToTheLeaderOfPartitionsTheyDoNotHost) {
+  const server::Partitioner partitioner(cluster_.partitions());
+  const std::map<uint64_t, std::set<uint64_t>> replicas = Replicas();
+  for (uint64_t partition = 1; partition <= static_cast<uint64_t>(cluster_.partitions()); ++partition) {
+    ASSERT_EQ(replicas.count(partition), 1u);
+    const std::set<uint64_t>& hosts = replicas.at(partition);
+    ASSERT_EQ(hosts.size(), 3u);
+    std::string key;
+    for (int i = 0; partitioner.PartitionOf(key = absl::StrCat("forward/", i)) != partition; ++i) {
+    }
+    uint64_t outsider = 0;
+    for (uint64_t id : cluster_.ids()) {
+      if (hosts.count(id) == 0) outsider = id;
+    }
+    ASSERT_NE(outsider, 0u);
+    for (int round = 0; round < 2; ++round) {
+      bool not_proposed = false;
+      grpc::Status s = Put(outsider, key, absl::StrCat("v", round), nullptr, &not_proposed);
+      EXPECT_TRUE(s.ok()) << "partition " << partition << " through node " << outsider << ", round "
+                          << round << ": " << s.error_message() << (not_proposed ? " (not proposed)" : "");
+      if (round == 1) break;
+      // Move the leadership to another replica; the outsider's next request
+      // goes to the leader it learned, which refuses with a hint to follow.
+      const uint64_t leader = cluster_.LeaderOf(partition, *hosts.begin());
+      ASSERT_NE(leader, 0u);
+      const uint64_t target = *hosts.begin() == leader ? *hosts.rbegin() : *hosts.begin();
+      grpc::ClientContext context;
+      Deadline(&context);
+      v1::TransferLeaderRequest transfer;
+      transfer.set_partition_id(partition);
+      transfer.set_to_member_id(target);
+      v1::TransferLeaderResponse transferred;
+      ASSERT_TRUE(cluster_.Cluster(leader).TransferLeader(&context, transfer, &transferred).ok());
+      ASSERT_TRUE(WaitFor([&] { return cluster_.LeaderOf(partition, target) == target; },
+                          absl::Seconds(10)));
+    }
+    absl::StatusOr<std::optional<std::string>> got = Get(outsider, key);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->value_or(""), "v1");
+  }
+}
+
 class OverloadTest : public ClusterTest {
  protected:
   OverloadTest() : ClusterTest(LocalClusterOptions{3, 4, 3, 50, {"--max-pending-proposals=2"}}) {}
