@@ -526,8 +526,9 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
                            });
       continue;
     }
-    // Not hosted here: ask a member that hosts it.
-    const uint64_t host = ctx_.layout->ReplicasOf(partition).front();
+    // Not hosted here: ask a member that hosts it, the leader if this node
+    // knows it (its read lease answers without a round).
+    const uint64_t host = ctx_.forward_targets->For(partition);
     rkv::internal::Peer::Stub* stub = ctx_.channels->Peer(host);
     if (stub == nullptr) {
       gather->Add(absl::UnavailableError(absl::StrCat("member ", host, " is unknown")), 0);

@@ -711,6 +711,19 @@ TEST_F(FiveNodeTest, NodesForwardToTheLeaderOfPartitionsTheyDoNotHost) {
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_EQ(got->value_or(""), "v1");
   }
+  // A range over every partition, through every node: each node asks a
+  // host of the partitions it does not hold.
+  for (uint64_t via : cluster_.ids()) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::RangeRequest range;
+    range.set_key("forward/");
+    range.set_prefix(true);
+    v1::RangeResponse response;
+    ASSERT_TRUE(cluster_.Kv(via).Range(&context, range, &response).ok()) << "through node " << via;
+    ASSERT_EQ(response.kvs_size(), cluster_.partitions()) << "through node " << via;
+    for (const v1::KeyValue& kv : response.kvs()) EXPECT_EQ(kv.value(), "v1") << kv.key();
+  }
 }
 
 class OverloadTest : public ClusterTest {
