@@ -108,6 +108,19 @@ class ClusterTest : public ::testing::Test {
     return std::optional<std::string>(response.kv().value());
   }
 
+  // Hands partition's leadership from leader to target and waits until
+  // target leads it.
+  bool TransferLeader(uint64_t partition, uint64_t leader, uint64_t target) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::TransferLeaderRequest transfer;
+    transfer.set_partition_id(partition);
+    transfer.set_to_member_id(target);
+    v1::TransferLeaderResponse transferred;
+    return cluster_.Cluster(leader).TransferLeader(&context, transfer, &transferred).ok() &&
+           WaitFor([&] { return cluster_.LeaderOf(partition, target) == target; }, absl::Seconds(10));
+  }
+
   LocalCluster cluster_;
 };
 
@@ -618,14 +631,7 @@ TEST_F(ReadLeaseTest, ReadsAfterALeaderTransferSeeTheNewLeadersWrites) {
     }
   });
   ASSERT_TRUE(WaitFor([&] { return reads.load() >= 20; }, absl::Seconds(10)));
-  grpc::ClientContext context;
-  Deadline(&context);
-  v1::TransferLeaderRequest transfer;
-  transfer.set_partition_id(partition);
-  transfer.set_to_member_id(target);
-  v1::TransferLeaderResponse transferred;
-  ASSERT_TRUE(cluster_.Cluster(leader).TransferLeader(&context, transfer, &transferred).ok());
-  ASSERT_TRUE(WaitFor([&] { return cluster_.LeaderOf(partition, target) == target; }, absl::Seconds(10)));
+  ASSERT_TRUE(TransferLeader(partition, leader, target));
   PutThrough(target, key, "new");
   const absl::Time acknowledged = absl::Now();
   const int reads_at_ack = reads.load();
@@ -697,15 +703,7 @@ TEST_F(FiveNodeTest, NodesForwardToTheLeaderOfPartitionsTheyDoNotHost) {
       const uint64_t leader = cluster_.LeaderOf(partition, *hosts.begin());
       ASSERT_NE(leader, 0u);
       const uint64_t target = *hosts.begin() == leader ? *hosts.rbegin() : *hosts.begin();
-      grpc::ClientContext context;
-      Deadline(&context);
-      v1::TransferLeaderRequest transfer;
-      transfer.set_partition_id(partition);
-      transfer.set_to_member_id(target);
-      v1::TransferLeaderResponse transferred;
-      ASSERT_TRUE(cluster_.Cluster(leader).TransferLeader(&context, transfer, &transferred).ok());
-      ASSERT_TRUE(WaitFor([&] { return cluster_.LeaderOf(partition, target) == target; },
-                          absl::Seconds(10)));
+      ASSERT_TRUE(TransferLeader(partition, leader, target));
     }
     absl::StatusOr<std::optional<std::string>> got = Get(outsider, key);
     ASSERT_TRUE(got.ok()) << got.status();
