@@ -704,6 +704,16 @@ TEST_F(FiveNodeTest, NodesForwardToTheLeaderOfPartitionsTheyDoNotHost) {
       ASSERT_NE(leader, 0u);
       const uint64_t target = *hosts.begin() == leader ? *hosts.rbegin() : *hosts.begin();
       ASSERT_TRUE(TransferLeader(partition, leader, target));
+      // A replica that has not heard from the new leader yet rightly answers
+      // "no leader right now"; that is not what this test is about.
+      ASSERT_TRUE(WaitFor(
+          [&] {
+            for (uint64_t host : hosts) {
+              if (cluster_.LeaderOf(partition, host) != target) return false;
+            }
+            return true;
+          },
+          absl::Seconds(10)));
     }
     absl::StatusOr<std::optional<std::string>> got = Get(outsider, key);
     ASSERT_TRUE(got.ok()) << got.status();
