@@ -177,7 +177,16 @@ uint64_t ForwardTargets::For(uint64_t partition_id) const {
 }
 
 void ForwardTargets::Learn(uint64_t partition_id, uint64_t leader_id) {
-  if (partition_id == 0 || leader_id == 0 || !layout_.Hosts(leader_id, partition_id)) return;
+  if (partition_id == 0 || leader_id == 0) return;
+  // Every forwarded answer lands here, and it usually names the leader
+  // already known: settle that under the shared lock, without building the
+  // partition's replica list.
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = leaders_.find(partition_id);
+    if (it != leaders_.end() && it->second == leader_id) return;
+  }
+  if (!layout_.Hosts(leader_id, partition_id)) return;
   absl::MutexLock lock(&mu_);
   leaders_[partition_id] = leader_id;
 }
